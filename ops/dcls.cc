@@ -1,0 +1,3 @@
+#include "ops/dcls.h"
+
+// Validation and entry points: to be written (placeholder so the skeleton builds).
