@@ -1,13 +1,15 @@
 #ifndef TAPCONV_OPS_ORIENTED_CONV_H_
 #define TAPCONV_OPS_ORIENTED_CONV_H_
 
-// Oriented 1D depthwise convolution (seed 000): every channel c convolves with K taps laid on a
-// line at angle theta[c]. Exact semantics and formulas: docs/ops.md#oriented-conv.
+// Oriented 1D depthwise convolution (seed 000): every channel c convolves with
+// K taps laid on a line at angle theta[c]. Exact semantics and formulas:
+// docs/ops.md#oriented-conv.
 
 #include <cstdint>
 #include <optional>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "ops/exec_context.h"
 #include "ops/geometry/oriented_taps.h"
 #include "ops/tensor_ref.h"
@@ -24,7 +26,8 @@ struct OrientedConvArgs {
   int64_t dilation = 1;  // tap offsets are multiplied by it
   TapRule tap_rule = TapRule::kTrunc;
   Layout layout = Layout::kNCHW;
-  // Fused identity residual: the centre tap's weight gets +1, so y = x + conv(x) at stride 1.
+  // Fused identity residual: the centre tap's weight gets +1, so y = x +
+  // conv(x) at stride 1.
   bool residual = false;
 };
 
@@ -33,8 +36,9 @@ struct OrientedConvShape {
   int64_t batch, channels, in_h, in_w, out_h, out_w, taps;
 };
 
-// y = conv(x) (+ bias). weight (C, 1, 1, K) with K odd; theta (C) or (C, 1), float32 or float64,
-// in radians; bias (C); x and y in args.layout. Same dtype for x, weight, bias, y.
+// y = conv(x) (+ bias). weight (C, 1, 1, K) with K odd; theta (C) or (C, 1),
+// float32 or float64, in radians; bias (C); x and y in args.layout. Same dtype
+// for x, weight, bias, y.
 struct OrientedConvForwardIO {
   TensorRef x, weight, theta;
   std::optional<TensorRef> bias;
@@ -47,38 +51,49 @@ struct OrientedConvBackwardInputIO {
   TensorRef dx;
 };
 
-// dweight[c, k] = sum over n, p, q of dy * x at tap k; dbias[c] = sum of dy. At least one of
-// dweight and dbias is requested. Outputs are overwritten, never accumulated into.
+// dweight[c, k] = sum over n, p, q of dy * x at tap k; dbias[c] = sum of dy. At
+// least one of dweight and dbias is requested. Outputs are overwritten, never
+// accumulated into.
 struct OrientedConvBackwardParamsIO {
   TensorRef dy, x, theta;
   std::optional<TensorRef> dweight, dbias;
 };
 
-// Output size along one axis: ceil(in / stride).
-inline int64_t OrientedOutputSize(int64_t in, int64_t stride) { return (in + stride - 1) / stride; }
+// Output size along one axis: ceil(in / stride), written so that no stride
+// overflows it.
+inline int64_t OrientedOutputSize(int64_t in, int64_t stride) {
+  return in <= 0 ? 0 : (in - 1) / stride + 1;
+}
 
 // Validation shared by every backend: InvalidArgument naming the bad argument.
 absl::Status ValidateOrientedConvForward(const OrientedConvArgs& args,
                                          const OrientedConvForwardIO& io,
                                          OrientedConvShape* shape = nullptr);
-absl::Status ValidateOrientedConvBackwardInput(const OrientedConvArgs& args,
-                                               const OrientedConvBackwardInputIO& io,
-                                               OrientedConvShape* shape = nullptr);
-absl::Status ValidateOrientedConvBackwardParams(const OrientedConvArgs& args,
-                                                const OrientedConvBackwardParamsIO& io,
-                                                OrientedConvShape* shape = nullptr);
+absl::Status ValidateOrientedConvBackwardInput(
+    const OrientedConvArgs& args, const OrientedConvBackwardInputIO& io,
+    OrientedConvShape* shape = nullptr);
+absl::Status ValidateOrientedConvBackwardParams(
+    const OrientedConvArgs& args, const OrientedConvBackwardParamsIO& io,
+    OrientedConvShape* shape = nullptr);
+
+// theta's values, which the Validate* functions above cannot read (theta may
+// live in device memory): every angle must be finite and within float32 range
+// (the trunc rule computes in float32). A backend calls this on the host copy
+// it builds its tap table from, before using it.
+absl::Status ValidateOrientedAngles(absl::Span<const double> theta);
 
 namespace ops {
 
 // Validate, then run on the backend chosen by ctx (or by the tensors' device).
-absl::Status OrientedConv2dForward(const OrientedConvArgs& args, const OrientedConvForwardIO& io,
+absl::Status OrientedConv2dForward(const OrientedConvArgs& args,
+                                   const OrientedConvForwardIO& io,
                                    const ExecContext& ctx = {});
 absl::Status OrientedConv2dBackwardInput(const OrientedConvArgs& args,
                                          const OrientedConvBackwardInputIO& io,
                                          const ExecContext& ctx = {});
-absl::Status OrientedConv2dBackwardParams(const OrientedConvArgs& args,
-                                          const OrientedConvBackwardParamsIO& io,
-                                          const ExecContext& ctx = {});
+absl::Status OrientedConv2dBackwardParams(
+    const OrientedConvArgs& args, const OrientedConvBackwardParamsIO& io,
+    const ExecContext& ctx = {});
 
 }  // namespace ops
 }  // namespace tapconv

@@ -5,8 +5,8 @@
 
 namespace tapconv {
 
-OrientedTapTable BuildOrientedTapTable(absl::Span<const double> theta, int taps, TapRule rule,
-                                       int64_t dilation) {
+OrientedTapTable BuildOrientedTapTable(absl::Span<const double> theta, int taps,
+                                       TapRule rule, int64_t dilation) {
   OrientedTapTable table;
   table.channels = static_cast<int64_t>(theta.size());
   table.taps = taps;
@@ -30,7 +30,8 @@ int CountDistinctTaps(const OrientedTapTable& table, int64_t channel) {
     pixels.emplace_back(o.dh, o.dw);
   }
   std::sort(pixels.begin(), pixels.end());
-  return static_cast<int>(std::unique(pixels.begin(), pixels.end()) - pixels.begin());
+  return static_cast<int>(std::unique(pixels.begin(), pixels.end()) -
+                          pixels.begin());
 }
 
 }  // namespace tapconv

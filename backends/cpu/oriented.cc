@@ -1,0 +1,293 @@
+// The cpu backend's oriented conv: host-side set-up (angles to taps, weight
+// merging, the plan) here, the vectorised work in oriented_kernels_<isa>.cc,
+// chosen by the instruction set detected at run time.
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/isa.h"
+#include "backends/cpu/oriented_kernel_abi.h"
+#include "backends/cpu/oriented_planner.h"
+#include "backends/cpu/parallel.h"
+#include "ops/float16.h"
+#include "ops/geometry/oriented_taps.h"
+#include "ops/status_macros.h"
+
+namespace tapconv {
+namespace {
+
+using cpu::OrientedOp;
+using cpu::OrientedPlan;
+using cpu::OrientedPlanner;
+using cpu::OrientedPlanRequest;
+using cpu::OrientedPlanStorage;
+using cpu::OrientedStorage;
+using cpu::OrientedTapSet;
+
+const cpu::OrientedKernelTable& Kernels() {
+  switch (cpu::ActiveIsa()) {
+    case cpu::Isa::kAvx512:
+      return cpu::avx512::OrientedKernels();
+    case cpu::Isa::kAvx2:
+      return cpu::avx2::OrientedKernels();
+    case cpu::Isa::kScalar:
+      break;
+  }
+  return cpu::scalar::OrientedKernels();
+}
+
+// float16 has no kernels yet (the models train in bf16 or f32); the caller
+// reports Unimplemented.
+bool StorageOf(DType dtype, OrientedStorage* storage) {
+  switch (dtype) {
+    case DType::kF32:
+      *storage = OrientedStorage::kF32;
+      return true;
+    case DType::kF64:
+      *storage = OrientedStorage::kF64;
+      return true;
+    case DType::kBF16:
+      *storage = OrientedStorage::kBF16;
+      return true;
+    default:
+      return false;
+  }
+}
+
+int LanesFor(OrientedStorage storage) {
+  const cpu::OrientedKernelTable& k = Kernels();
+  return storage == OrientedStorage::kF64 ? k.lanes_f64 : k.lanes_f32;
+}
+
+// Host tensors of the small parameter arrays (theta, weight, bias) as doubles.
+std::vector<double> LoadDoubles(const TensorRef& t) {
+  const int64_t n = t.numel();
+  std::vector<double> v(n);
+  for (int64_t i = 0; i < n; ++i) {
+    switch (t.dtype) {
+      case DType::kF32:
+        v[i] = t.data_as<const float>()[i];
+        break;
+      case DType::kF64:
+        v[i] = t.data_as<const double>()[i];
+        break;
+      case DType::kBF16:
+        v[i] = ToFloat(t.data_as<const BFloat16>()[i]);
+        break;
+      case DType::kF16:
+        v[i] = ToFloat(t.data_as<const Half>()[i]);
+        break;
+      default:
+        v[i] = 0.0;
+    }
+  }
+  return v;
+}
+
+// Rounds to the tensor's dtype (bfloat16 through float32).
+void StoreDoubles(const std::vector<double>& v, const TensorRef& t) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    switch (t.dtype) {
+      case DType::kF32:
+        t.data_as<float>()[i] = static_cast<float>(v[i]);
+        break;
+      case DType::kF64:
+        t.data_as<double>()[i] = v[i];
+        break;
+      case DType::kBF16:
+        t.data_as<BFloat16>()[i] = ToBFloat16(static_cast<float>(v[i]));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+absl::StatusOr<cpu::OrientedAngleTable> TapTable(const OrientedConvArgs& args,
+                                                 const TensorRef& theta,
+                                                 int64_t taps) {
+  const std::vector<double> angles = LoadDoubles(theta);
+  TAPCONV_RETURN_IF_ERROR(ValidateOrientedAngles(angles));
+  return cpu::BuildOrientedAngleTable(angles, static_cast<int>(taps),
+                                      args.tap_rule, args.dilation);
+}
+
+// w (+1 on the centre tap under the fused residual), C * K.
+std::vector<double> EffectiveWeights(const OrientedConvArgs& args,
+                                     const TensorRef& weight,
+                                     const OrientedConvShape& s) {
+  std::vector<double> w = LoadDoubles(weight);
+  if (args.residual) {
+    for (int64_t c = 0; c < s.channels; ++c) w[c * s.taps + s.taps / 2] += 1.0;
+  }
+  return w;
+}
+
+// A per-thread scratch buffer, kept between calls: the pool's threads are
+// persistent, and re-faulting fresh pages on every call would cost more than
+// the small planes' arithmetic.
+class ThreadScratch {
+ public:
+  ~ThreadScratch() { std::free(data_); }
+  void* Get(int64_t bytes) {
+    if (bytes > size_) {
+      std::free(data_);
+      const size_t rounded = (static_cast<size_t>(bytes) + 63) / 64 * 64;
+      data_ = std::aligned_alloc(64, rounded);
+      size_ = data_ != nullptr ? bytes : 0;
+    }
+    return data_;
+  }
+
+ private:
+  void* data_ = nullptr;
+  int64_t size_ = 0;
+};
+
+absl::Status RunItems(const OrientedPlan& plan, cpu::OrientedItemsFn fn,
+                      const ExecContext& ctx) {
+  if (plan.num_items <= 0) return absl::OkStatus();
+  std::atomic<bool> out_of_memory{false};
+  cpu::ParallelFor(plan.num_items, 1, ctx.num_threads,
+                   [&](int64_t begin, int64_t end) {
+                     thread_local ThreadScratch scratch;
+                     void* buffer = scratch.Get(plan.scratch_bytes);
+                     if (buffer == nullptr) {
+                       out_of_memory.store(true);
+                       return;
+                     }
+                     fn(plan, begin, end, buffer);
+                   });
+  if (out_of_memory.load()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cpu oriented conv: cannot allocate ", plan.scratch_bytes,
+                     " bytes of scratch per thread"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CpuBackend::OrientedConvForward(const OrientedConvArgs& args,
+                                             const OrientedConvForwardIO& io,
+                                             const ExecContext& ctx) const {
+  OrientedConvShape s;
+  TAPCONV_RETURN_IF_ERROR(ValidateOrientedConvForward(args, io, &s));
+  OrientedStorage storage;
+  if (!StorageOf(io.x.dtype, &storage)) {
+    return NotSupported("OrientedConvForward",
+                        absl::StrCat("dtype ", DTypeName(io.x.dtype),
+                                     " (float32, float64, bfloat16 are)"));
+  }
+  TAPCONV_ASSIGN_OR_RETURN(const cpu::OrientedAngleTable table,
+                           TapTable(args, io.theta, s.taps));
+  if (io.y.numel() == 0) return absl::OkStatus();
+  const std::vector<double> weights = EffectiveWeights(args, io.weight, s);
+  const OrientedTapSet taps =
+      cpu::BuildOrientedTapSet(table, s, args.stride, &weights);
+  std::vector<double> bias;
+  if (io.bias.has_value()) bias = LoadDoubles(*io.bias);
+  OrientedPlanRequest request{OrientedOp::kForward,
+                              s,
+                              args.stride,
+                              args.layout == Layout::kNHWC,
+                              storage,
+                              LanesFor(storage),
+                              &taps,
+                              io.bias.has_value() ? &bias : nullptr};
+  request.x = io.x.data;
+  request.y = io.y.data;
+  OrientedPlanStorage plan;
+  OrientedPlanner::Build(request, &plan);
+  return RunItems(plan.plan(), Kernels().forward, ctx);
+}
+
+absl::Status CpuBackend::OrientedConvBackwardInput(
+    const OrientedConvArgs& args, const OrientedConvBackwardInputIO& io,
+    const ExecContext& ctx) const {
+  OrientedConvShape s;
+  TAPCONV_RETURN_IF_ERROR(ValidateOrientedConvBackwardInput(args, io, &s));
+  OrientedStorage storage;
+  if (!StorageOf(io.dx.dtype, &storage)) {
+    return NotSupported("OrientedConvBackwardInput",
+                        absl::StrCat("dtype ", DTypeName(io.dx.dtype),
+                                     " (float32, float64, bfloat16 are)"));
+  }
+  TAPCONV_ASSIGN_OR_RETURN(const cpu::OrientedAngleTable table,
+                           TapTable(args, io.theta, s.taps));
+  if (io.dx.numel() == 0) return absl::OkStatus();
+  const std::vector<double> weights = EffectiveWeights(args, io.weight, s);
+  const OrientedTapSet taps =
+      cpu::BuildOrientedTapSet(table, s, args.stride, &weights);
+  OrientedPlanRequest request{OrientedOp::kBackwardInput,
+                              s,
+                              args.stride,
+                              args.layout == Layout::kNHWC,
+                              storage,
+                              LanesFor(storage),
+                              &taps,
+                              nullptr};
+  request.dy = io.dy.data;
+  request.dx = io.dx.data;
+  OrientedPlanStorage plan;
+  OrientedPlanner::Build(request, &plan);
+  return RunItems(plan.plan(), Kernels().backward_input, ctx);
+}
+
+absl::Status CpuBackend::OrientedConvBackwardParams(
+    const OrientedConvArgs& args, const OrientedConvBackwardParamsIO& io,
+    const ExecContext& ctx) const {
+  OrientedConvShape s;
+  TAPCONV_RETURN_IF_ERROR(ValidateOrientedConvBackwardParams(args, io, &s));
+  OrientedStorage storage;
+  if (!StorageOf(io.x.dtype, &storage)) {
+    return NotSupported("OrientedConvBackwardParams",
+                        absl::StrCat("dtype ", DTypeName(io.x.dtype),
+                                     " (float32, float64, bfloat16 are)"));
+  }
+  // s.taps is 0 when only dbias is requested: the tap table is then not
+  // needed, but theta is still checked.
+  const int64_t k_taps = s.taps;
+  TAPCONV_ASSIGN_OR_RETURN(const cpu::OrientedAngleTable table,
+                           TapTable(args, io.theta, k_taps));
+  std::vector<double> dweight, dbias;
+  if (io.dy.numel() == 0) {
+    // No output element: every gradient is an empty sum.
+    dweight.assign(s.channels * k_taps, 0.0);
+    dbias.assign(s.channels, 0.0);
+  } else {
+    const OrientedTapSet taps =
+        cpu::BuildOrientedTapSet(table, s, args.stride, nullptr);
+    OrientedPlanRequest request{OrientedOp::kBackwardParams,
+                                s,
+                                args.stride,
+                                args.layout == Layout::kNHWC,
+                                storage,
+                                LanesFor(storage),
+                                &taps,
+                                nullptr};
+    request.x = io.x.data;
+    request.dy = io.dy.data;
+    request.want_dweight = io.dweight.has_value();
+    request.want_dbias = io.dbias.has_value();
+    OrientedPlanStorage plan;
+    OrientedPlanner::Build(request, &plan);
+    TAPCONV_RETURN_IF_ERROR(
+        RunItems(plan.plan(), Kernels().backward_params, ctx));
+    OrientedPlanner::CombineParams(plan, taps, k_taps,
+                                   io.dweight.has_value() ? &dweight : nullptr,
+                                   io.dbias.has_value() ? &dbias : nullptr);
+  }
+  if (io.dweight.has_value()) StoreDoubles(dweight, *io.dweight);
+  if (io.dbias.has_value()) StoreDoubles(dbias, *io.dbias);
+  return absl::OkStatus();
+}
+
+}  // namespace tapconv

@@ -1,0 +1,376 @@
+#include "backends/cpu/oriented_planner.h"
+
+#include <algorithm>
+
+namespace tapconv::cpu {
+namespace {
+
+// Scratch a work item may use: one NCHW plane band, resp. one NHWC channel
+// group. A core's L2 is 1-2 MB; the kernels' L1 working set is bounded
+// separately by their column strips.
+constexpr int64_t kPlaneBudgetBytes = 512 * 1024;
+constexpr int64_t kGroupBudgetBytes = 1024 * 1024;
+// NHWC: channels packed together, so that a pixel's cache line (16 f32
+// channels) is read once.
+constexpr int64_t kMaxGroupChannels = 16;
+// The weight gradient splits the batch when there are fewer channel groups than
+// this, so both cores stay busy on few-channel problems. A function of the
+// shape only: the reduction order must not depend on the thread count.
+constexpr int64_t kMinParamItems = 8;
+// NCHW weight gradient: bytes of consecutive planes an item reads per image.
+constexpr int64_t kParamsRunBytes = 64 * 1024;
+// Outputs at least this large are written with non-temporal stores: they
+// cannot stay in cache for the next op anyway.
+constexpr int64_t kStreamOutputBytes = 16 << 20;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t RoundUp(int64_t a, int64_t m) { return CeilDiv(a, m) * m; }
+
+// Whether offset d along an axis reads inside [0, in) for some output index
+// p in [0, out): the first p with s*p + d >= 0 must also have s*p + d < in.
+bool Reaches(int64_t d, int64_t in, int64_t out, int64_t s) {
+  const int64_t p = d >= 0 ? 0 : CeilDiv(-d, s);
+  return p < out && s * p + d < in;
+}
+
+struct Bounds {
+  int64_t row_min = 0, row_max = 0, col_min = 0, col_max = 0;
+};
+
+}  // namespace
+
+OrientedAngleTable BuildOrientedAngleTable(const std::vector<double>& theta,
+                                           int taps, TapRule rule,
+                                           int64_t dilation) {
+  OrientedAngleTable angles;
+  std::vector<double> distinct;
+  angles.angle_of.resize(theta.size());
+  for (size_t c = 0; c < theta.size(); ++c) {
+    // Contiguous blocks of one angle are the common case: try the previous
+    // channel's first.
+    int64_t index = -1;
+    if (c > 0 && theta[c] == theta[c - 1]) index = angles.angle_of[c - 1];
+    for (size_t a = 0; index < 0 && a < distinct.size(); ++a) {
+      if (distinct[a] == theta[c]) index = static_cast<int64_t>(a);
+    }
+    if (index < 0) {
+      index = static_cast<int64_t>(distinct.size());
+      distinct.push_back(theta[c]);
+    }
+    angles.angle_of[c] = index;
+  }
+  angles.table = BuildOrientedTapTable(distinct, taps, rule, dilation);
+  return angles;
+}
+
+OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
+                                   const OrientedConvShape& shape,
+                                   int64_t stride,
+                                   const std::vector<double>* weights) {
+  const int64_t channels = shape.channels, k_taps = shape.taps;
+  const OrientedTapTable& table = angles.table;
+  // Per angle: its distinct reaching taps, and where each tap k went (-1: it
+  // never reaches the image).
+  std::vector<std::vector<TapOffset>> distinct(table.channels);
+  std::vector<int64_t> slot(table.channels * k_taps, -1);
+  for (int64_t a = 0; a < table.channels; ++a) {
+    for (int k = 0; k < k_taps; ++k) {
+      const TapOffset o = table.at(a, k);
+      if (!Reaches(o.dh, shape.in_h, shape.out_h, stride) ||
+          !Reaches(o.dw, shape.in_w, shape.out_w, stride)) {
+        continue;
+      }
+      std::vector<TapOffset>& d = distinct[a];
+      int64_t index = -1;
+      for (size_t u = 0; u < d.size(); ++u) {
+        if (d[u].dh == o.dh && d[u].dw == o.dw) index = static_cast<int64_t>(u);
+      }
+      if (index < 0) {
+        index = static_cast<int64_t>(d.size());
+        d.push_back(o);
+      }
+      slot[a * k_taps + k] = index;
+    }
+  }
+  OrientedTapSet set;
+  set.begin.resize(channels + 1);
+  set.distinct_of.assign(channels * k_taps, -1);
+  for (int64_t c = 0; c < channels; ++c) {
+    const int64_t a = angles.angle_of[c];
+    const int64_t first = static_cast<int64_t>(set.dh.size());
+    set.begin[c] = first;
+    for (const TapOffset& o : distinct[a]) {
+      set.dh.push_back(o.dh);
+      set.dw.push_back(o.dw);
+      if (weights != nullptr) set.weight.push_back(0.0);
+    }
+    for (int k = 0; k < k_taps; ++k) {
+      const int64_t u = slot[a * k_taps + k];
+      if (u < 0) continue;
+      set.distinct_of[c * k_taps + k] = first + u;
+      // Taps on one pixel add their weights, in tap order.
+      if (weights != nullptr) set.weight[first + u] += (*weights)[c * k_taps + k];
+    }
+  }
+  set.begin[channels] = static_cast<int64_t>(set.dh.size());
+  return set;
+}
+
+void OrientedPlanner::Build(const OrientedPlanRequest& r,
+                            OrientedPlanStorage* st) {
+  OrientedPlan& p = st->plan_;
+  p = OrientedPlan{};
+  const OrientedConvShape& sh = r.shape;
+  const OrientedTapSet& ts = *r.taps;
+  const int64_t s = r.stride, C = sh.channels, L = r.lanes;
+  const bool input_grad = r.op == OrientedOp::kBackwardInput;
+  const int64_t elem = r.storage == OrientedStorage::kF64 ? 8 : 4;
+
+  p.storage = r.storage;
+  p.nhwc = r.nhwc;
+  p.batch = sh.batch;
+  p.channels = C;
+  p.in_h = sh.in_h;
+  p.in_w = sh.in_w;
+  p.out_h = sh.out_h;
+  p.out_w = sh.out_w;
+  p.stride = s;
+  p.x = r.x;
+  p.dy = r.dy;
+  p.y = r.y;
+  p.dx = r.dx;
+
+  // Where a tap reads in the scratch's terms. Forward and weight gradient: x
+  // row dh, column phase dw mod s, phase column floor(dw / s). Input gradient
+  // (dx sub-grid of phase (dh mod s, dw mod s)): dy row and column
+  // -floor(d / s) from the sub-grid element.
+  const int64_t total = ts.begin[C];
+  std::vector<int64_t> tap_row(total), tap_col(total), row_phase(total),
+      col_phase(total);
+  for (int64_t u = 0; u < total; ++u) {
+    const int64_t dh = ts.dh[u], dw = ts.dw[u];
+    const int64_t qh = s == 1 ? dh : FloorDiv(dh, s);
+    const int64_t qw = s == 1 ? dw : FloorDiv(dw, s);
+    row_phase[u] = dh - s * qh;
+    col_phase[u] = dw - s * qw;
+    tap_row[u] = input_grad ? -qh : dh;
+    tap_col[u] = input_grad ? -qw : qw;
+  }
+  auto bounds_of = [&](int64_t tap_lo, int64_t tap_hi) {
+    Bounds b;
+    for (int64_t u = tap_lo; u < tap_hi; ++u) {
+      const int64_t row = tap_row[u], col = tap_col[u];
+      if (u == tap_lo) b = Bounds{row, row, col, col};
+      b.row_min = std::min(b.row_min, row);
+      b.row_max = std::max(b.row_max, row);
+      b.col_min = std::min(b.col_min, col);
+      b.col_max = std::max(b.col_max, col);
+    }
+    return b;
+  };
+  const int64_t row_step = input_grad ? 1 : s;
+  const int64_t phases = input_grad ? 1 : s;
+  // Bands run over output rows, or over dx sub-grid rows (ceil(H/s) = out_h).
+  const int64_t band_total = sh.out_h;
+  p.buffer_pitch = RoundUp(sh.out_w, L);
+  p.in_buffer_pitch = RoundUp(sh.in_w, L);
+
+  // Bands and groups are sized from the bounds over all channels, an upper
+  // bound for every group's own layout.
+  const Bounds all = bounds_of(0, ts.begin[C]);
+  const int64_t pitch_max = p.buffer_pitch + all.col_max - all.col_min;
+  const int64_t span_max = all.row_max - all.row_min + 1;
+  const int64_t row_bytes = phases * pitch_max * elem;
+  auto plane_bytes = [&](int64_t band) {
+    return row_bytes * (row_step * (band - 1) + span_max);
+  };
+  const int64_t group_cap = r.nhwc ? std::min(C, kMaxGroupChannels) : 1;
+  const int64_t budget =
+      r.nhwc ? kGroupBudgetBytes / group_cap : kPlaneBudgetBytes;
+  const int64_t band_fit = (budget / row_bytes - span_max) / row_step + 1;
+  // Never let the halo rows outnumber the band's own rows by much: a long
+  // kernel on a wide image overflows the budget rather than re-packing its
+  // halo for every few rows.
+  const int64_t band_min = CeilDiv(span_max, row_step);
+  p.band_rows =
+      std::max<int64_t>(1, std::min(band_total, std::max(band_fit, band_min)));
+  p.num_bands = CeilDiv(band_total, p.band_rows);
+  if (r.nhwc) {
+    p.group_channels = std::clamp<int64_t>(
+        kGroupBudgetBytes / plane_bytes(p.band_rows), 1, group_cap);
+  } else if (r.op == OrientedOp::kBackwardParams) {
+    // The weight gradient walks the batch inside an item: group channels so
+    // that each image contributes a contiguous run of planes rather than one
+    // small plane followed by a jump of a whole image, while keeping enough
+    // groups for the threads.
+    const int64_t image_plane_bytes = sh.in_h * sh.in_w * elem;
+    p.group_channels = std::clamp<int64_t>(
+        CeilDiv(kParamsRunBytes, std::max<int64_t>(1, image_plane_bytes)), 1,
+        std::max<int64_t>(1, C / kMinParamItems));
+  } else {
+    p.group_channels = 1;
+  }
+  p.num_groups = CeilDiv(C, p.group_channels);
+
+  st->layouts_.assign(p.num_groups, OrientedGroupLayout{});
+  std::vector<Bounds> group_bounds(p.num_groups);
+  int64_t plane_pitch = 0;
+  for (int64_t g = 0; g < p.num_groups; ++g) {
+    const int64_t c0 = g * p.group_channels;
+    const int64_t c1 = std::min(C, c0 + p.group_channels);
+    const Bounds b = bounds_of(ts.begin[c0], ts.begin[c1]);
+    group_bounds[g] = b;
+    OrientedGroupLayout& lay = st->layouts_[g];
+    lay.phases = phases;
+    lay.row_pitch = p.buffer_pitch + b.col_max - b.col_min;
+    lay.row_span = b.row_max - b.row_min + 1;
+    lay.phase_pitch = (row_step * (p.band_rows - 1) + lay.row_span) * lay.row_pitch;
+    lay.row_origin = b.row_min;
+    lay.col_origin = b.col_min;
+    plane_pitch = std::max(plane_pitch, RoundUp(phases * lay.phase_pitch, 16));
+  }
+  p.layout = st->layouts_.data();
+  p.plane_pitch = plane_pitch;
+
+  // Taps: flat scratch offsets, and weights in the compute type.
+  std::vector<double> weights;
+  st->tap_begin_.clear();
+  st->tap_offset_.clear();
+  auto offset_of = [&](int64_t u, int64_t c) {
+    const int64_t g = c / p.group_channels;
+    const OrientedGroupLayout& lay = st->layouts_[g];
+    const Bounds& b = group_bounds[g];
+    const int64_t phase = input_grad ? 0 : col_phase[u];
+    return phase * lay.phase_pitch + (tap_row[u] - b.row_min) * lay.row_pitch +
+           (tap_col[u] - b.col_min);
+  };
+  st->tap_offset_.reserve(total);
+  weights.reserve(total);
+  if (!input_grad) {
+    st->tap_begin_ = ts.begin;
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t u = ts.begin[c]; u < ts.begin[c + 1]; ++u)
+        st->tap_offset_.push_back(offset_of(u, c));
+    }
+    weights = ts.weight;
+  } else {
+    // Grouped by the dx phase each tap feeds.
+    st->tap_begin_.reserve(C * s * s + 1);
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t rh = 0; rh < s; ++rh) {
+        for (int64_t rw = 0; rw < s; ++rw) {
+          st->tap_begin_.push_back(static_cast<int64_t>(st->tap_offset_.size()));
+          for (int64_t u = ts.begin[c]; u < ts.begin[c + 1]; ++u) {
+            if (row_phase[u] != rh || col_phase[u] != rw)
+              continue;
+            st->tap_offset_.push_back(offset_of(u, c));
+            weights.push_back(ts.weight[u]);
+          }
+        }
+      }
+    }
+    st->tap_begin_.push_back(static_cast<int64_t>(st->tap_offset_.size()));
+  }
+  p.tap_begin = st->tap_begin_.data();
+  p.tap_offset = st->tap_offset_.data();
+  const bool f64 = r.storage == OrientedStorage::kF64;
+  if (f64) {
+    st->weight_f64_ = weights;
+    p.tap_weight = st->weight_f64_.data();
+  } else {
+    st->weight_f32_.assign(weights.begin(), weights.end());
+    p.tap_weight = st->weight_f32_.data();
+  }
+  p.bias = nullptr;
+  if (r.bias != nullptr) {
+    if (f64) {
+      st->bias_f64_ = *r.bias;
+      p.bias = st->bias_f64_.data();
+    } else {
+      st->bias_f32_.assign(r.bias->begin(), r.bias->end());
+      p.bias = st->bias_f32_.data();
+    }
+  }
+
+  const int64_t gc = p.group_channels, band = p.band_rows;
+  int64_t aux_bytes = 0, aux2_bytes = 0;
+  const int64_t out_bytes =
+      sh.batch * C * (input_grad ? sh.in_h * sh.in_w : sh.out_h * sh.out_w) *
+      (r.storage == OrientedStorage::kBF16 ? 2 : elem);
+  p.stream_output = out_bytes >= kStreamOutputBytes &&
+                    (r.op == OrientedOp::kForward || (input_grad && s == 1));
+  switch (r.op) {
+    case OrientedOp::kForward:
+      aux_bytes = (r.nhwc ? gc : 1) * band * p.buffer_pitch * elem;
+      p.num_items = sh.batch * p.num_groups * p.num_bands;
+      break;
+    case OrientedOp::kBackwardInput:
+      if (s > 1) aux_bytes = band * p.buffer_pitch * elem;
+      if (p.stream_output && !r.nhwc) aux_bytes = band * sh.in_w * elem;
+      if (r.nhwc) aux2_bytes = gc * s * band * p.in_buffer_pitch * elem;
+      p.num_items = sh.batch * p.num_groups * p.num_bands;
+      break;
+    case OrientedOp::kBackwardParams: {
+      // NCHW packs one channel at a time; NHWC the whole group.
+      aux_bytes = (r.nhwc ? gc : 1) * band * p.buffer_pitch * elem;
+      for (int64_t c = 0; c < C; ++c) {
+        p.max_channel_taps =
+            std::max(p.max_channel_taps, ts.begin[c + 1] - ts.begin[c]);
+      }
+      aux2_bytes = gc * (p.max_channel_taps + 1) * L * elem;
+      int64_t parts = std::min<int64_t>(
+          sh.batch, std::max<int64_t>(1, CeilDiv(kMinParamItems, p.num_groups)));
+      p.batch_per_part = CeilDiv(sh.batch, parts);
+      parts = CeilDiv(sh.batch, p.batch_per_part);
+      p.batch_parts = parts;
+      p.total_taps = ts.begin[C];
+      st->dweight_partial_.assign(r.want_dweight ? parts * p.total_taps : 0,
+                                  0.0);
+      st->dbias_partial_.assign(r.want_dbias ? parts * C : 0, 0.0);
+      p.dweight_partial = r.want_dweight ? st->dweight_partial_.data() : nullptr;
+      p.dbias_partial = r.want_dbias ? st->dbias_partial_.data() : nullptr;
+      p.num_items = p.num_groups * parts;
+      break;
+    }
+  }
+  p.scratch_src = 0;
+  const int64_t packed_planes =
+      r.op == OrientedOp::kBackwardParams && !r.nhwc ? 1 : gc;
+  p.scratch_aux = RoundUp(packed_planes * p.plane_pitch * elem, 64);
+  p.scratch_aux2 = p.scratch_aux + RoundUp(aux_bytes, 64);
+  p.scratch_bytes = p.scratch_aux2 + RoundUp(aux2_bytes, 64);
+}
+
+void OrientedPlanner::CombineParams(const OrientedPlanStorage& storage,
+                                    const OrientedTapSet& taps,
+                                    int64_t taps_per_channel,
+                                    std::vector<double>* dweight,
+                                    std::vector<double>* dbias) {
+  const OrientedPlan& p = storage.plan();
+  const int64_t C = p.channels;
+  if (dweight != nullptr) {
+    dweight->assign(C * taps_per_channel, 0.0);
+    for (int64_t i = 0; i < C * taps_per_channel; ++i) {
+      const int64_t u = taps.distinct_of[i];
+      if (u < 0) continue;
+      double sum = 0.0;
+      for (int64_t part = 0; part < p.batch_parts; ++part)
+        sum += p.dweight_partial[part * p.total_taps + u];
+      (*dweight)[i] = sum;
+    }
+  }
+  if (dbias != nullptr) {
+    dbias->assign(C, 0.0);
+    for (int64_t c = 0; c < C; ++c) {
+      double sum = 0.0;
+      for (int64_t part = 0; part < p.batch_parts; ++part)
+        sum += p.dbias_partial[part * C + c];
+      (*dbias)[c] = sum;
+    }
+  }
+}
+
+}  // namespace tapconv::cpu

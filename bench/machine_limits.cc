@@ -1,0 +1,145 @@
+// This machine's roofline: the FMA peak (one and two threads, AVX-512 and
+// AVX2) and the memory bandwidth (read, copy, copy with non-temporal stores)
+// for a buffer the size of one Table-5 tensor (24 MiB) and one far larger than
+// any cache (1 GiB). oriented_bench's GFLOP/s and GB/s are read against these.
+//
+//   ./bazelw run -c opt //bench:machine_limits
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "benchmark/benchmark.h"
+#include "backends/cpu/isa.h"
+
+namespace tapconv {
+namespace {
+
+// Independent accumulators: enough to hide the FMA latency on two ports.
+constexpr int kChains = 12;
+constexpr int64_t kFmaPerIteration = 1 << 16;
+
+__attribute__((target("avx512f"))) float FmaLoopAvx512(int64_t rounds) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(0.001f * i);
+  const __m512 b = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(0.0001f);
+  for (int64_t r = 0; r < rounds; ++r) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], b, c);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) float FmaLoopAvx2(int64_t rounds) {
+  __m256 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_ps(0.001f * i);
+  const __m256 b = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(0.0001f);
+  for (int64_t r = 0; r < rounds; ++r) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], b, c);
+  }
+  alignas(32) float out[8];
+  __m256 s = acc[0];
+  for (int i = 1; i < kChains; ++i) s = _mm256_add_ps(s, acc[i]);
+  _mm256_store_ps(out, s);
+  return out[0] + out[7];
+}
+
+void BM_FmaPeakF32(benchmark::State& state, cpu::Isa isa) {
+  if (static_cast<int>(cpu::DetectedIsa()) < static_cast<int>(isa)) {
+    state.SkipWithError("instruction set not available");
+    return;
+  }
+  const int lanes = isa == cpu::Isa::kAvx512 ? 16 : 8;
+  const int64_t rounds = kFmaPerIteration / kChains;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(isa == cpu::Isa::kAvx512 ? FmaLoopAvx512(rounds)
+                                                      : FmaLoopAvx2(rounds));
+  }
+  const double flops = 2.0 * lanes * kChains * rounds;
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK_CAPTURE(BM_FmaPeakF32, avx512, cpu::Isa::kAvx512)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_FmaPeakF32, avx2, cpu::Isa::kAvx2)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+
+// Two buffers per size, shared by the benchmark's threads (each takes its
+// slice); allocated and touched once.
+float* Buffer(int which, int64_t bytes) {
+  static float* buffers[2][2] = {{nullptr, nullptr}, {nullptr, nullptr}};
+  const int size_index = bytes > (int64_t{64} << 20) ? 1 : 0;
+  float*& b = buffers[size_index][which];
+  if (b == nullptr) {
+    b = static_cast<float*>(std::aligned_alloc(64, bytes));
+    std::memset(b, 0, bytes);
+  }
+  return b;
+}
+
+enum class Traffic { kRead, kCopy, kStreamCopy };
+
+__attribute__((target("avx2"))) void Pass(Traffic t, const float* a, float* b,
+                                          int64_t n) {
+  if (t == Traffic::kRead) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t i = 0; i < n; i += 32) {
+      s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
+      s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
+      s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
+      s3 = _mm256_add_ps(s3, _mm256_load_ps(a + i + 24));
+    }
+    benchmark::DoNotOptimize(
+        _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    return;
+  }
+  for (int64_t i = 0; i < n; i += 8) {
+    const __m256 v = _mm256_load_ps(a + i);
+    if (t == Traffic::kCopy) {
+      _mm256_store_ps(b + i, v);
+    } else {
+      _mm256_stream_ps(b + i, v);
+    }
+  }
+  _mm_sfence();
+}
+
+void BM_Memory(benchmark::State& state, Traffic traffic) {
+  const int64_t bytes = state.range(0) << 20;
+  if (state.thread_index() == 0) {
+    Buffer(0, bytes);
+    Buffer(1, bytes);
+  }
+  const int64_t n = bytes / 4;
+  const int64_t slice = n / state.threads() / 32 * 32;
+  const float* a = Buffer(0, bytes) + slice * state.thread_index();
+  float* b = Buffer(1, bytes) + slice * state.thread_index();
+  for (auto _ : state) {
+    Pass(traffic, a, b, slice);
+    benchmark::ClobberMemory();
+  }
+  // Bytes moved to or from memory (a copy reads and writes).
+  const double moved =
+      static_cast<double>(slice) * 4 * (traffic == Traffic::kRead ? 1 : 2);
+  state.counters["GB/s"] = benchmark::Counter(
+      moved * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void Sizes(benchmark::internal::Benchmark* b) {
+  b->Arg(24)->Arg(1024)->ArgName("MiB")->Threads(1)->Threads(2)->UseRealTime();
+}
+BENCHMARK_CAPTURE(BM_Memory, read, Traffic::kRead)->Apply(Sizes);
+BENCHMARK_CAPTURE(BM_Memory, copy, Traffic::kCopy)->Apply(Sizes);
+BENCHMARK_CAPTURE(BM_Memory, stream_copy, Traffic::kStreamCopy)->Apply(Sizes);
+
+}  // namespace
+}  // namespace tapconv

@@ -1,0 +1,315 @@
+// The cpu backend's oriented conv against the reference backend, under the
+// instruction set named by TAPCONV_CPU_ISA (BUILD runs this file once per
+// ISA): values within the dtype's tolerance, bit-identical results whatever
+// the thread count, the adjoint and weight-gradient identities, and the
+// unsupported and invalid inputs the backend itself must catch.
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "backends/cpu/isa.h"
+#include "gtest/gtest.h"
+#include "ops/oriented_conv.h"
+#include "tests/conformance/op_cases.h"
+#include "tests/cpu/oriented_cpu_cases.h"
+#include "tests/test_util.h"
+#include "tests/tolerance.h"
+
+namespace tapconv::testing {
+namespace {
+
+using conformance::MaxScaledError;
+using conformance::OpCase;
+using conformance::OrientedCases;
+using conformance::OrientedConfig;
+using conformance::Outputs;
+
+ExecContext Cpu(int threads = 0) {
+  ExecContext ctx;
+  ctx.backend = "cpu";
+  ctx.num_threads = threads;
+  return ctx;
+}
+
+const std::vector<OpCase>& MatrixCases() {
+  static const auto* cases = [] {
+    auto* all = new std::vector<OpCase>;
+    for (const OrientedConfig& c : CpuOrientedConfigs()) {
+      for (OpCase& op : OrientedCases(c)) all->push_back(std::move(op));
+    }
+    return all;
+  }();
+  return *cases;
+}
+
+TEST(OrientedCpuIsa, RunsTheRequestedInstructionSet) {
+  const char* wanted = std::getenv("TAPCONV_CPU_ISA");
+  if (wanted == nullptr) GTEST_SKIP() << "TAPCONV_CPU_ISA is not set";
+  cpu::Isa isa = cpu::Isa::kScalar;
+  if (std::string(wanted) == "avx2") isa = cpu::Isa::kAvx2;
+  if (std::string(wanted) == "avx512") isa = cpu::Isa::kAvx512;
+  if (static_cast<int>(cpu::DetectedIsa()) < static_cast<int>(isa)) {
+    GTEST_SKIP() << "this processor has no " << wanted << "; the cases run "
+                 << cpu::IsaName(cpu::ActiveIsa());
+  }
+  EXPECT_EQ(cpu::IsaName(cpu::ActiveIsa()), wanted);
+}
+
+class OrientedCpuMatrixTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(OrientedCpuMatrixTest, MatchesReference) {
+  const OpCase& c = MatrixCases()[GetParam()];
+  SCOPED_TRACE(absl::StrCat(c.op, " [", c.config, "] on ",
+                            cpu::IsaName(cpu::ActiveIsa())));
+  const absl::StatusOr<Outputs> expected = c.run(ExecContext{"reference"});
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  const absl::StatusOr<Outputs> actual = c.run(Cpu());
+  ASSERT_TRUE(actual.ok()) << actual.status();
+  EXPECT_LE(MaxScaledError(*actual, *expected),
+            Tolerance(c.dtype, c.reduction_length))
+      << "max |cpu - reference| / (1 + |reference|)";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, OrientedCpuMatrixTest,
+    ::testing::Range<size_t>(0, MatrixCases().size()),
+    [](const ::testing::TestParamInfo<size_t>& info) {
+      std::string op = MatrixCases()[info.param].op;
+      for (char& ch : op) {
+        if (ch == '.') ch = '_';
+      }
+      return absl::StrCat(op, "_", info.param);
+    });
+
+// Bit-for-bit comparison of two runs' outputs (doubles widened from the
+// outputs' dtype, so equal bits here mean equal bits there).
+bool BitwiseEqual(const Outputs& a, const Outputs& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const std::vector<double>& x = a[i].second;
+    const std::vector<double>& y = b[i].second;
+    if (x.size() != y.size()) return false;
+    if (!x.empty() &&
+        std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<OrientedConfig> DeterminismConfigs() {
+  std::vector<OrientedConfig> configs;
+  for (Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    for (int64_t stride : {1, 2}) {
+      OrientedConfig c;
+      c.batch = 3;
+      c.channels = 20;
+      c.height = 45;
+      c.width = 38;
+      c.taps = 31;
+      c.args.layout = layout;
+      c.args.stride = stride;
+      c.angles = {0.0, 0.3926991, 0.7853982, 1.1780972,
+                  1.5707964, 1.9634954, 2.3561945, 2.7488936};
+      c.dtype = stride == 1 ? DType::kF32 : DType::kBF16;
+      configs.push_back(c);
+      // Two channels, five images: the weight gradient's batch split.
+      c.channels = 2;
+      c.batch = 5;
+      c.dtype = DType::kF32;
+      configs.push_back(c);
+    }
+  }
+  return configs;
+}
+
+TEST(OrientedCpuDeterminismTest, BitIdenticalForAnyThreadCount) {
+  for (const OrientedConfig& config : DeterminismConfigs()) {
+    for (const OpCase& c : OrientedCases(config)) {
+      SCOPED_TRACE(absl::StrCat(c.op, " [", c.config, "]"));
+      const absl::StatusOr<Outputs> first = c.run(Cpu(1));
+      ASSERT_TRUE(first.ok()) << first.status();
+      for (int threads : {2, 0, 2, 1}) {
+        const absl::StatusOr<Outputs> again = c.run(Cpu(threads));
+        ASSERT_TRUE(again.ok()) << again.status();
+        EXPECT_TRUE(BitwiseEqual(*first, *again))
+            << "num_threads " << threads << " differs from num_threads 1";
+      }
+    }
+  }
+}
+
+// Independent of the reference: for the float64 op A (no bias),
+// <A x, dy> = <x, A^T dy> and sum_ck dweight[c,k] v[c,k] = <A_v x, dy>, where
+// A_v is the forward with weights v (the weight gradient is linear in w's
+// direction), and dbias = sum of dy per channel.
+class OrientedCpuIdentityTest
+    : public ::testing::TestWithParam<std::tuple<Layout, int64_t>> {};
+
+TEST_P(OrientedCpuIdentityTest, AdjointAndWeightGradient) {
+  const auto [layout, stride] = GetParam();
+  const int64_t n = 2, c = 9, h = 37, w = 41, k = 31;
+  std::mt19937_64 rng(7);
+  OrientedConvArgs args;
+  args.layout = layout;
+  args.stride = stride;
+  const int64_t p = OrientedOutputSize(h, stride), q = OrientedOutputSize(w, stride);
+  auto activation = [&](int64_t hh, int64_t ww) {
+    return layout == Layout::kNCHW ? Dims{n, c, hh, ww} : Dims{n, hh, ww, c};
+  };
+  HostTensor x = Uniform(DType::kF64, activation(h, w), rng);
+  HostTensor dy = Uniform(DType::kF64, activation(p, q), rng);
+  HostTensor weight = Uniform(DType::kF64, {c, 1, 1, k}, rng);
+  HostTensor v = Uniform(DType::kF64, {c, 1, 1, k}, rng);
+  HostTensor theta(DType::kF32, {c});
+  for (int64_t i = 0; i < c; ++i) theta.Set(i, 0.37 * i - 0.5);
+
+  HostTensor y(DType::kF64, activation(p, q));
+  ASSERT_TRUE(ops::OrientedConv2dForward(
+                  args, {x.ref(), weight.ref(), theta.ref(), std::nullopt, y.ref()},
+                  Cpu())
+                  .ok());
+  HostTensor dx(DType::kF64, activation(h, w));
+  ASSERT_TRUE(ops::OrientedConv2dBackwardInput(
+                  args, {dy.ref(), weight.ref(), theta.ref(), dx.ref()}, Cpu())
+                  .ok());
+  const double lhs = Dot(y.ToDoubles(), dy.ToDoubles());
+  const double rhs = Dot(x.ToDoubles(), dx.ToDoubles());
+  EXPECT_NEAR(lhs, rhs, 1e-12 * (1.0 + std::fabs(lhs)));
+
+  HostTensor yv(DType::kF64, activation(p, q));
+  ASSERT_TRUE(ops::OrientedConv2dForward(
+                  args, {x.ref(), v.ref(), theta.ref(), std::nullopt, yv.ref()},
+                  Cpu())
+                  .ok());
+  HostTensor dweight(DType::kF64, {c, 1, 1, k});
+  HostTensor dbias(DType::kF64, {c});
+  ASSERT_TRUE(ops::OrientedConv2dBackwardParams(
+                  args, {dy.ref(), x.ref(), theta.ref(), dweight.ref(), dbias.ref()},
+                  Cpu())
+                  .ok());
+  const double directional = Dot(dweight.ToDoubles(), v.ToDoubles());
+  const double expected = Dot(yv.ToDoubles(), dy.ToDoubles());
+  EXPECT_NEAR(directional, expected, 1e-12 * (1.0 + std::fabs(expected)));
+
+  const std::vector<double> g = dy.ToDoubles();
+  std::vector<double> sums(c, 0.0);
+  for (int64_t i = 0; i < static_cast<int64_t>(g.size()); ++i) {
+    const int64_t channel =
+        layout == Layout::kNCHW ? (i / (p * q)) % c : i % c;
+    sums[channel] += g[i];
+  }
+  ExpectAllClose(dbias.ToDoubles(), sums, 1e-12, 1e-12, "dbias");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    LayoutsAndStrides, OrientedCpuIdentityTest,
+    ::testing::Combine(::testing::Values(Layout::kNCHW, Layout::kNHWC),
+                       ::testing::Values<int64_t>(1, 2, 3)));
+
+// Outputs over 16 MiB are written with non-temporal stores. A 1-tap conv is
+// pointwise, y = (w + 1) x + b under the residual, dx = (w + 1) dy, so these
+// sizes can be checked element by element cheaply; odd sizes make most planes
+// start unaligned.
+TEST(OrientedCpuStreamedOutputTest, MatchesPointwiseFormula) {
+  for (DType dtype : {DType::kF32, DType::kBF16}) {
+    SCOPED_TRACE(DTypeName(dtype));
+    const int64_t n = 1, c = dtype == DType::kF32 ? 65 : 130, h = 255, w = 257;
+    ASSERT_GE(n * c * h * w * static_cast<int64_t>(SizeOf(dtype)),
+              int64_t{16} << 20);
+    OrientedConvArgs args;
+    args.residual = true;
+    HostTensor x(dtype, {n, c, h, w}), dy(dtype, {n, c, h, w});
+    std::vector<double> values(x.numel());
+    uint64_t state = 12345;
+    for (double& v : values) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      v = static_cast<double>(state >> 40) / 16777216.0 - 0.5;
+    }
+    x.SetFromDoubles(values);
+    for (double& v : values) v = -2.0 * v;
+    dy.SetFromDoubles(values);
+    std::mt19937_64 rng(5);
+    HostTensor weight = Uniform(dtype, {c, 1, 1, 1}, rng);
+    HostTensor bias = Uniform(dtype, {c}, rng);
+    HostTensor theta(DType::kF32, {c});
+    HostTensor y(dtype, {n, c, h, w}), dx(dtype, {n, c, h, w});
+    ASSERT_TRUE(ops::OrientedConv2dForward(
+                    args, {x.ref(), weight.ref(), theta.ref(), bias.ref(), y.ref()},
+                    Cpu())
+                    .ok());
+    ASSERT_TRUE(ops::OrientedConv2dBackwardInput(
+                    args, {dy.ref(), weight.ref(), theta.ref(), dx.ref()}, Cpu())
+                    .ok());
+    const double tolerance = Tolerance(dtype, 2);
+    const std::vector<double> xs = x.ToDoubles(), dys = dy.ToDoubles();
+    const std::vector<double> ys = y.ToDoubles(), dxs = dx.ToDoubles();
+    int64_t bad = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const int64_t channel = (i / (h * w)) % c;
+      const double scale = weight.Get(channel) + 1.0;
+      const double want_y = scale * xs[i] + bias.Get(channel);
+      const double want_dx = scale * dys[i];
+      if (std::fabs(ys[i] - want_y) > tolerance * (1.0 + std::fabs(want_y)) ||
+          std::fabs(dxs[i] - want_dx) > tolerance * (1.0 + std::fabs(want_dx))) {
+        if (++bad <= 5) {
+          ADD_FAILURE() << "element " << i << ": y " << ys[i] << " want "
+                        << want_y << ", dx " << dxs[i] << " want " << want_dx;
+        }
+      }
+    }
+    EXPECT_EQ(bad, 0);
+  }
+}
+
+TEST(OrientedCpuUnsupportedTest, Float16IsUnimplemented) {
+  OrientedConfig config;
+  config.dtype = DType::kF16;
+  for (const OpCase& c : OrientedCases(config)) {
+    const absl::StatusOr<Outputs> result = c.run(Cpu());
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnimplemented)
+        << c.op << ": " << result.status();
+  }
+}
+
+// Angle values are only readable once the data is on the host: the cpu
+// backend itself must reject a non-finite theta, in every op.
+TEST(OrientedCpuBadInputTest, NonFiniteThetaIsInvalidArgument) {
+  std::mt19937_64 rng(3);
+  const OrientedConvArgs args;
+  HostTensor x = Uniform(DType::kF32, {1, 2, 5, 6}, rng);
+  HostTensor dy = Uniform(DType::kF32, {1, 2, 5, 6}, rng);
+  HostTensor weight = Uniform(DType::kF32, {2, 1, 1, 3}, rng);
+  HostTensor y(DType::kF32, {1, 2, 5, 6});
+  HostTensor dx(DType::kF32, {1, 2, 5, 6});
+  HostTensor dweight(DType::kF32, {2, 1, 1, 3});
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(),
+                     std::numeric_limits<double>::infinity(), 1e300}) {
+    HostTensor theta(DType::kF64, {2});
+    theta.Set(0, 0.5);
+    theta.Set(1, bad);
+    ExpectInvalidArgument(
+        ops::OrientedConv2dForward(
+            args, {x.ref(), weight.ref(), theta.ref(), std::nullopt, y.ref()},
+            Cpu()),
+        "theta", absl::StrCat("forward, theta[1] = ", bad));
+    ExpectInvalidArgument(
+        ops::OrientedConv2dBackwardInput(
+            args, {dy.ref(), weight.ref(), theta.ref(), dx.ref()}, Cpu()),
+        "theta", absl::StrCat("backward input, theta[1] = ", bad));
+    ExpectInvalidArgument(
+        ops::OrientedConv2dBackwardParams(
+            args, {dy.ref(), x.ref(), theta.ref(), dweight.ref(), std::nullopt},
+            Cpu()),
+        "theta", absl::StrCat("backward params, theta[1] = ", bad));
+  }
+}
+
+}  // namespace
+}  // namespace tapconv::testing
