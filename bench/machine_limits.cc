@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "benchmark/benchmark.h"
 #include "backends/cpu/isa.h"
+#include "benchmark/benchmark.h"
 
 namespace tapconv {
 namespace {

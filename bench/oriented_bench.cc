@@ -100,14 +100,15 @@ void BM_Oriented(benchmark::State& state, Op op, DType dtype) {
     benchmark::ClobberMemory();
   }
   const double passes = op == kTrainStep ? 3.0 : 1.0;
-  const double flops = passes * 2.0 * static_cast<double>(p.k) * p.OutputElements();
+  const double flops =
+      passes * 2.0 * static_cast<double>(p.k) * p.OutputElements();
   // Each pass reads one tensor and writes or reads another.
   const double bytes =
       passes * 2.0 * p.OutputElements() * static_cast<double>(SizeOf(dtype));
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GB/s"] =
-      benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] = benchmark::Counter(
+      bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["N"] = static_cast<double>(p.n);
 }
 
@@ -123,10 +124,12 @@ void BF16Shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"HW", "K"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
-BENCHMARK_CAPTURE(BM_Oriented, forward_f32, kForward, DType::kF32)->Apply(Shapes);
+BENCHMARK_CAPTURE(BM_Oriented, forward_f32, kForward, DType::kF32)
+    ->Apply(Shapes);
 BENCHMARK_CAPTURE(BM_Oriented, backward_input_f32, kBackwardInput, DType::kF32)
     ->Apply(Shapes);
-BENCHMARK_CAPTURE(BM_Oriented, backward_params_f32, kBackwardParams, DType::kF32)
+BENCHMARK_CAPTURE(BM_Oriented, backward_params_f32, kBackwardParams,
+                  DType::kF32)
     ->Apply(Shapes);
 BENCHMARK_CAPTURE(BM_Oriented, train_step_f32, kTrainStep, DType::kF32)
     ->Apply(Shapes);

@@ -15,12 +15,13 @@
 // of dy for the input gradient): `phases` column phases of `rows` rows of
 // `row_pitch` elements each; scratch (phase r, row u, column t) holds
 //   source row    row_origin + band_first_row * row_step + u
-//   source column col_step * (t + col_origin) + r
-// or 0 where that lies outside the source. col_step = phases = stride for x (a
-// strided conv then reads every column phase contiguously), 1 for dy. A tap
-// with offset `off` contributes src[(row_step * row_pitch) * i + j + off] to
-// output (i, j) of the band (forward, weight gradient) or to dx sub-grid
-// element (i, j) (input gradient, whose row_step is 1).
+//   source column col_step * (t + col_origin) + residue[r]
+// or 0 where that lies outside the source. For x, col_step is the stride and
+// the phases are the column residues (mod stride) the taps use, so a strided
+// conv reads every phase contiguously; for dy, col_step = 1 and one phase.
+// A tap with offset `off` contributes src[(row_step * row_pitch) * i + j +
+// off] to output (i, j) of the band (forward, weight gradient) or to dx
+// sub-grid element (i, j) (input gradient, whose row_step is 1).
 
 #include <cstdint>
 
@@ -30,12 +31,14 @@ namespace tapconv::cpu {
 enum class OrientedStorage : int32_t { kF32 = 0, kF64 = 1, kBF16 = 2 };
 
 struct OrientedGroupLayout {
-  int64_t phases;       // column phases
-  int64_t row_pitch;    // elements per scratch row
-  int64_t phase_pitch;  // elements per phase (rows * row_pitch)
-  int64_t row_span;     // scratch rows a band of b rows needs: row_step*(b-1)+row_span
-  int64_t row_origin;   // see above
-  int64_t col_origin;
+  int64_t phases;          // column phases stored
+  int64_t col_step;        // source columns between a phase's neighbours
+  const int64_t* residue;  // [phases]: source column residue of each phase
+  int64_t row_pitch;       // elements per scratch row
+  int64_t phase_pitch;     // elements per phase (rows * row_pitch)
+  // A band of b rows needs row_step * (b - 1) + row_span scratch rows.
+  int64_t row_span;
+  int64_t row_origin, col_origin;  // see above
 };
 
 struct OrientedPlan {
@@ -55,18 +58,24 @@ struct OrientedPlan {
   // channel per group; NHWC: a block, so a pixel's channels are read together).
   int64_t group_channels, num_groups;
   const OrientedGroupLayout* layout;  // [num_groups]
-  int64_t plane_pitch;                // scratch elements per plane (>= any group's)
+  int64_t plane_pitch;  // scratch elements per plane (>= any group's)
 
   // Rows are processed in bands of band_rows output rows (forward, weight
   // gradient) or dx sub-grid rows (input gradient: dx rows
   // [stride * band_first_row, stride * (band_first_row + band_rows))).
   int64_t band_rows, num_bands;
 
-  // Taps of channel c: [tap_begin[c], tap_begin[c + 1]). Input gradient: taps of
-  // channel c and phase (rh, rw) (dx row = rh mod stride, column = rw mod
-  // stride) are [tap_begin[k], tap_begin[k + 1]), k = (c * stride + rh) *
-  // stride + rw.
+  // Forward, weight gradient: the taps of channel c are [tap_begin[c],
+  // tap_begin[c + 1]). Input gradient: channel c's dx phases that have taps
+  // are entries [phase_begin[c], phase_begin[c + 1]); entry e is the dx
+  // sub-grid of rows = phase_row[e] and columns = phase_col[e] (mod stride),
+  // and owns taps [phase_tap[e], phase_tap[e + 1]). dx elements of other
+  // phases are 0.
   const int64_t* tap_begin;
+  const int64_t* phase_begin;
+  const int64_t* phase_row;
+  const int64_t* phase_col;
+  const int64_t* phase_tap;
   const int64_t* tap_offset;
   const void* tap_weight;  // compute type
   const void* bias;        // compute type, [C], or nullptr

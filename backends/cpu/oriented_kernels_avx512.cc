@@ -1,5 +1,6 @@
 // The oriented-conv kernels for the avx512 instruction set, compiled with
-// -mavx512f -mavx512bw -mavx512dq -mavx512vl (BUILD target :oriented_kernels_avx512).
+// -mavx512f -mavx512bw -mavx512dq -mavx512vl (BUILD target
+// :oriented_kernels_avx512).
 
 #include "backends/cpu/oriented_kernels_impl.h"
 

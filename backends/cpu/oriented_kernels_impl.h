@@ -73,9 +73,7 @@ inline void StoreCvt(double* p, Vec<double> v) { StoreU(p, v); }
 inline void StoreCvt(uint16_t* p, Vec<float> v) { StoreBf16(p, v); }
 inline void StoreCvtN(float* p, Vec<float> v, int n) { StoreN(p, v, n); }
 inline void StoreCvtN(double* p, Vec<double> v, int n) { StoreN(p, v, n); }
-inline void StoreCvtN(uint16_t* p, Vec<float> v, int n) {
-  StoreBf16N(p, v, n);
-}
+inline void StoreCvtN(uint16_t* p, Vec<float> v, int n) { StoreBf16N(p, v, n); }
 
 template <typename T>
 void Zero(T* dst, int64_t n) {
@@ -129,42 +127,57 @@ void CopyOutStream(const T* src, S* dst, int64_t n) {
   CopyOut(src + i, dst + i, n - i);
 }
 
-// Scratch columns [t_lo, t_hi) of phase r hold source columns; the rest of the
+// Scratch columns [lo, hi) of a phase hold source columns; the rest of the
 // row is zero padding (see oriented_kernel_abi.h for the mapping).
 struct ColumnRange {
   int64_t lo, hi;
 };
-inline ColumnRange ValidColumns(int64_t src_w, int64_t col_origin,
-                                int64_t col_step, int64_t phase,
-                                int64_t row_pitch) {
-  ColumnRange range{Max64(0, -col_origin), 0};
-  const int64_t last = src_w - 1 - phase;  // col_step * (t + origin) <= last
-  range.hi = last < 0 ? range.lo
-                      : Min64(row_pitch, last / col_step - col_origin + 1);
+inline ColumnRange ValidColumns(int64_t src_w, const OrientedGroupLayout& lay,
+                                int64_t phase) {
+  // Column col_step * (t + origin) + residue lies in [0, src_w) iff
+  // t + origin >= 0 (the residue is below col_step) and
+  // col_step * (t + origin) <= src_w - 1 - residue.
+  ColumnRange range{Max64(0, -lay.col_origin), 0};
+  const int64_t last = src_w - 1 - lay.residue[phase];
+  range.hi =
+      last < 0 ? range.lo
+               : Min64(lay.row_pitch, last / lay.col_step - lay.col_origin + 1);
   if (range.hi < range.lo) range.hi = range.lo;
   return range;
+}
+// Source column of scratch column t of a phase.
+inline int64_t SourceColumn(const OrientedGroupLayout& lay, int64_t phase,
+                            int64_t t) {
+  return lay.col_step * (t + lay.col_origin) + lay.residue[phase];
 }
 
 // Which rows and layout a scratch slot was last packed with: when the next
 // pack has the same, its zero borders are already in place and only the
 // image part is copied (consecutive channels of one angle share layouts).
 struct PackedShape {
-  int64_t phases = -1, row_pitch = 0, phase_pitch = 0, col_origin = 0,
-          row0 = 0, rows = 0, planes = 0;
+  const OrientedGroupLayout* layout = nullptr;
+  int64_t row0 = 0, rows = 0, planes = 0;
 };
-inline bool SameBorders(const PackedShape& a, const PackedShape& b) {
-  return a.phases == b.phases && a.row_pitch == b.row_pitch &&
-         a.phase_pitch == b.phase_pitch && a.col_origin == b.col_origin &&
-         a.row0 == b.row0 && a.rows == b.rows && a.planes >= b.planes;
+inline bool SameLayout(const OrientedGroupLayout& a,
+                       const OrientedGroupLayout& b) {
+  if (a.phases != b.phases || a.col_step != b.col_step ||
+      a.row_pitch != b.row_pitch || a.phase_pitch != b.phase_pitch ||
+      a.col_origin != b.col_origin) {
+    return false;
+  }
+  for (int64_t r = 0; r < a.phases; ++r) {
+    if (a.residue[r] != b.residue[r]) return false;
+  }
+  return true;
 }
 // Records the shape about to be packed; returns whether the borders of the
-// previous pack can be kept.
+// previous pack can be kept. Layouts live in the plan for its whole run.
 inline bool UpdatePacked(PackedShape* packed, const OrientedGroupLayout& lay,
                          int64_t row0, int64_t rows, int64_t planes) {
-  const PackedShape next{lay.phases, lay.row_pitch, lay.phase_pitch,
-                         lay.col_origin, row0, rows, planes};
-  const bool same = SameBorders(*packed, next);
-  if (!same) *packed = next;
+  const bool same = packed->layout != nullptr &&
+                    SameLayout(*packed->layout, lay) && packed->row0 == row0 &&
+                    packed->rows == rows && packed->planes >= planes;
+  if (!same) *packed = PackedShape{&lay, row0, rows, planes};
   return same;
 }
 
@@ -176,8 +189,7 @@ void PackPlane(const S* plane, int64_t src_h, int64_t src_w, int64_t row0,
                int64_t rows, const OrientedGroupLayout& lay, bool borders_ready,
                T* dst) {
   for (int64_t r = 0; r < lay.phases; ++r) {
-    const ColumnRange cols =
-        ValidColumns(src_w, lay.col_origin, lay.phases, r, lay.row_pitch);
+    const ColumnRange cols = ValidColumns(src_w, lay, r);
     for (int64_t u = 0; u < rows; ++u) {
       T* d = dst + r * lay.phase_pitch + u * lay.row_pitch;
       const int64_t h = row0 + u;
@@ -190,12 +202,23 @@ void PackPlane(const S* plane, int64_t src_h, int64_t src_w, int64_t row0,
         Zero(d + cols.hi, lay.row_pitch - cols.hi);
       }
       const S* row = plane + h * src_w;
-      if (lay.phases == 1) {
-        CopyIn(row + cols.lo + lay.col_origin, d + cols.lo, cols.hi - cols.lo);
-      } else {
-        for (int64_t t = cols.lo; t < cols.hi; ++t)
-          d[t] = ToCompute(row[lay.phases * (t + lay.col_origin) + r]);
+      if (lay.col_step == 1) {
+        CopyIn(row + SourceColumn(lay, r, cols.lo), d + cols.lo,
+               cols.hi - cols.lo);
+        continue;
       }
+      int64_t t = cols.lo;
+      if (lay.col_step == 2) {
+        // Stride 2: every other element of 2 * L contiguous ones, while the
+        // odd partner of the block's last element is still inside the row.
+        constexpr int L = Vec<T>::kLanes;
+        for (; t + L <= cols.hi && SourceColumn(lay, r, t + L - 1) + 1 < src_w;
+             t += L) {
+          const S* from = row + SourceColumn(lay, r, t);
+          StoreU(d + t, EvenLanes(LoadCvt(from), LoadCvt(from + L)));
+        }
+      }
+      for (; t < cols.hi; ++t) d[t] = ToCompute(row[SourceColumn(lay, r, t)]);
     }
   }
 }
@@ -218,8 +241,7 @@ void PackPlanesNhwc(const S* image, int64_t channels, int64_t c0, int64_t cn,
         for (int64_t r = 0; r < phases; ++r) {
           T* d =
               dst + ci * plane_pitch + r * lay.phase_pitch + u * lay.row_pitch;
-          const ColumnRange cols =
-              ValidColumns(src_w, lay.col_origin, phases, r, lay.row_pitch);
+          const ColumnRange cols = ValidColumns(src_w, lay, r);
           if (!valid || cols.hi == cols.lo) {
             Zero(d, lay.row_pitch);
           } else {
@@ -248,12 +270,11 @@ void PackPlanesNhwc(const S* image, int64_t channels, int64_t c0, int64_t cn,
     if (!valid) continue;
     const S* image_row = image + h * src_w * channels + c0;
     for (int64_t r = 0; r < phases; ++r) {
-      const ColumnRange cols =
-          ValidColumns(src_w, lay.col_origin, phases, r, lay.row_pitch);
+      const ColumnRange cols = ValidColumns(src_w, lay, r);
       T* d = dst + r * lay.phase_pitch + u * lay.row_pitch;
       // Pixel of scratch column t.
       auto pixel = [&](int64_t t) {
-        return image_row + (phases * (t + lay.col_origin) + r) * channels;
+        return image_row + SourceColumn(lay, r, t) * channels;
       };
       int64_t ci = 0;
       for (; ci + L <= cn; ci += L) {
@@ -269,7 +290,8 @@ void PackPlanesNhwc(const S* image, int64_t channels, int64_t c0, int64_t cn,
           if (count == L) {
             for (int j = 0; j < L; ++j) StoreU(out + j * plane_pitch, m[j]);
           } else {
-            for (int j = 0; j < L; ++j) StoreN(out + j * plane_pitch, m[j], count);
+            for (int j = 0; j < L; ++j)
+              StoreN(out + j * plane_pitch, m[j], count);
           }
         }
       }
@@ -288,12 +310,8 @@ void PackPlanesNhwc(const S* image, int64_t channels, int64_t c0, int64_t cn,
 template <typename T, typename S>
 void UnpackPlanesNhwc(const T* buf, int64_t plane_pitch, int64_t pitch,
                       int64_t cn, int64_t rows, int64_t cols, S* image,
-                      int64_t channels, int64_t row_step, bool stream) {
+                      int64_t channels, int64_t row_step) {
   constexpr int L = Vec<T>::kLanes;
-  // A pixel's L channels fill a whole cache line (float32, float64): stream
-  // it when every pixel's run is line-aligned.
-  stream = stream && L * sizeof(S) == 64 && channels % L == 0 &&
-           reinterpret_cast<uint64_t>(image) % 64 == 0;
   for (int64_t i = 0; i < rows; ++i) {
     S* image_row = image + i * row_step * channels;
     const T* b = buf + i * pitch;
@@ -304,15 +322,11 @@ void UnpackPlanesNhwc(const T* buf, int64_t plane_pitch, int64_t pitch,
         // loads stay inside; only its `count` pixels are stored.
         const int count = static_cast<int>(Min64(L, cols - j));
         Vec<T> m[L];
-        for (int k = 0; k < L; ++k) m[k] = LoadU(b + (ci + k) * plane_pitch + j);
+        for (int k = 0; k < L; ++k)
+          m[k] = LoadU(b + (ci + k) * plane_pitch + j);
         Transpose(m);
-        if (stream) {
-          for (int k = 0; k < count; ++k)
-            StoreStreamCvt(image_row + (j + k) * channels + ci, m[k]);
-        } else {
-          for (int k = 0; k < count; ++k)
-            StoreCvt(image_row + (j + k) * channels + ci, m[k]);
-        }
+        for (int k = 0; k < count; ++k)
+          StoreCvt(image_row + (j + k) * channels + ci, m[k]);
       }
     }
     for (; ci < cn; ++ci) {
@@ -426,10 +440,9 @@ void ConvPlane(const T* src, int64_t src_row_step, const int64_t* off,
       for (int64_t v = v0; v < v0 + strip; v += kMaxTileVecs) {
         const int cb = static_cast<int>(Min64(kMaxTileVecs, v0 + strip - v));
         const int lanes = v + cb == nvec ? last : L;
-        ConvTileFor<T, O>(rb, cb)(src + r0 * src_row_step + v * L,
-                                  src_row_step, off, w, ntaps, bias,
-                                  out + r0 * out_pitch + v * L, out_pitch,
-                                  lanes);
+        ConvTileFor<T, O>(rb, cb)(
+            src + r0 * src_row_step + v * L, src_row_step, off, w, ntaps, bias,
+            out + r0 * out_pitch + v * L, out_pitch, lanes);
       }
     }
   }
@@ -509,19 +522,19 @@ void ParamsPlane(const T* src, int64_t src_row_step, const int64_t* off,
                  int64_t ntaps, const T* dy, int64_t dy_pitch, int64_t rows,
                  int64_t nvec, T* sums) {
   constexpr int L = Vec<T>::kLanes;
-  constexpr int kTapsPerPass =
-      kMaxParamTaps * 2 <= kMaxAccumulators ? kMaxParamTaps
-                                            : kMaxAccumulators / 2;
+  constexpr int kTapsPerPass = kMaxParamTaps * 2 <= kMaxAccumulators
+                                   ? kMaxParamTaps
+                                   : kMaxAccumulators / 2;
   const int64_t pairs_end = nvec / 2 * 2;
   for (int64_t t = 0; t < ntaps; t += kTapsPerPass) {
     const int g = static_cast<int>(Min64(kTapsPerPass, ntaps - t));
     if (pairs_end > 0) {
-      ParamsTileForTaps<T, 2>(g)(src, src_row_step, off + t, dy, dy_pitch,
-                                 rows, 0, pairs_end, sums + t * L);
+      ParamsTileForTaps<T, 2>(g)(src, src_row_step, off + t, dy, dy_pitch, rows,
+                                 0, pairs_end, sums + t * L);
     }
     if (pairs_end < nvec) {
-      ParamsTileForTaps<T, 1>(g)(src, src_row_step, off + t, dy, dy_pitch,
-                                 rows, pairs_end, nvec, sums + t * L);
+      ParamsTileForTaps<T, 1>(g)(src, src_row_step, off + t, dy, dy_pitch, rows,
+                                 pairs_end, nvec, sums + t * L);
     }
   }
 }
@@ -533,12 +546,29 @@ void SumRows(const T* buf, int64_t pitch, int64_t rows, T* sum) {
   constexpr int L = Vec<T>::kLanes;
   Vec<T> acc = Set1(T(0));
   for (int64_t i = 0; i < rows; ++i) {
-    for (int64_t j = 0; j < pitch; j += L) acc = Add(acc, LoadU(buf + i * pitch + j));
+    for (int64_t j = 0; j < pitch; j += L)
+      acc = Add(acc, LoadU(buf + i * pitch + j));
   }
   StoreU(sum, Add(LoadU(sum), acc));
 }
 
-// --- Work items -----------------------------------------------------------------
+// --- Work items
+// -----------------------------------------------------------------
+
+constexpr int64_t kNoResidue[1] = {0};
+
+// ceil(a / b) for a > 0, b > 0, without overflow for any b.
+inline int64_t CeilDivPositive(int64_t a, int64_t b) { return (a - 1) / b + 1; }
+
+// Zeroes n elements of storage type S.
+template <typename S, typename T>
+void ZeroOut(S* dst, int64_t n) {
+  constexpr int L = Vec<T>::kLanes;
+  const Vec<T> z = Set1(T(0));
+  int64_t i = 0;
+  for (; i + L <= n; i += L) StoreCvt(dst + i, z);
+  if (i < n) StoreCvtN(dst + i, z, static_cast<int>(n - i));
+}
 
 inline char* ScratchAt(void* scratch, int64_t offset) {
   return static_cast<char*>(scratch) + offset;
@@ -560,8 +590,8 @@ void PackGroup(const OrientedPlan& plan, const S* source, int64_t src_h,
     return;
   }
   for (int64_t ci = 0; ci < cn; ++ci) {
-    PackPlane(source + ((n * channels) + c0 + ci) * src_h * src_w, src_h,
-              src_w, row0, rows, lay, ready, dst + ci * plane_pitch);
+    PackPlane(source + ((n * channels) + c0 + ci) * src_h * src_w, src_h, src_w,
+              row0, rows, lay, ready, dst + ci * plane_pitch);
   }
 }
 
@@ -579,7 +609,8 @@ void PrefetchRows(const OrientedPlan& plan, const S* source, int64_t src_h,
   int64_t lines = 0;
   if (plan.nhwc) return;  // PackPlanesNhwc prefetches as it goes
   for (int64_t ci = 0; ci < cn; ++ci) {
-    const S* base = source + ((n * plan.channels + c0 + ci) * src_h + h0) * src_w;
+    const S* base =
+        source + ((n * plan.channels + c0 + ci) * src_h + h0) * src_w;
     const int64_t count = (h1 - h0) * src_w;
     for (int64_t e = 0; e < count && lines < kMaxLines; e += kLine, ++lines)
       PrefetchL2(base + e);
@@ -595,8 +626,9 @@ void ForwardItems(const OrientedPlan& plan, int64_t begin, int64_t end,
   const T* bias = static_cast<const T*>(plan.bias);
   T* src = reinterpret_cast<T*>(ScratchAt(scratch, plan.scratch_src));
   T* buf = reinterpret_cast<T*>(ScratchAt(scratch, plan.scratch_aux));
-  const int64_t s = plan.stride, P = plan.out_h, Q = plan.out_w;
-  const int64_t C = plan.channels;
+  const int64_t P = plan.out_h, Q = plan.out_w, C = plan.channels;
+  // The row stride; with one output row it never multiplies anything but 0.
+  const int64_t s = P > 1 ? plan.stride : 1;
   PackedShape packed;
   for (int64_t item = begin; item < end; ++item) {
     const int64_t band = item % plan.num_bands;
@@ -607,19 +639,19 @@ void ForwardItems(const OrientedPlan& plan, int64_t begin, int64_t end,
     const int64_t p0 = band * plan.band_rows;
     const int64_t pn = Min64(plan.band_rows, P - p0);
     const OrientedGroupLayout& lay = plan.layout[g];
-    PackGroup(plan, x, plan.in_h, plan.in_w, n, c0, cn,
-              s * p0 + lay.row_origin, s * (pn - 1) + lay.row_span, lay,
-              plan.plane_pitch, &packed, src);
+    PackGroup(plan, x, plan.in_h, plan.in_w, n, c0, cn, s * p0 + lay.row_origin,
+              s * (pn - 1) + lay.row_span, lay, plan.plane_pitch, &packed, src);
     if (item + 1 < end) {
       const int64_t next_band = (item + 1) % plan.num_bands;
       const int64_t next_g = ((item + 1) / plan.num_bands) % plan.num_groups;
       const int64_t next_p0 = next_band * plan.band_rows;
       const OrientedGroupLayout& next = plan.layout[next_g];
-      PrefetchRows(plan, x, plan.in_h, plan.in_w,
-                   (item + 1) / plan.num_bands / plan.num_groups,
-                   next_g * plan.group_channels, plan.group_channels,
-                   s * next_p0 + next.row_origin,
-                   s * (Min64(plan.band_rows, P - next_p0) - 1) + next.row_span);
+      PrefetchRows(
+          plan, x, plan.in_h, plan.in_w,
+          (item + 1) / plan.num_bands / plan.num_groups,
+          next_g * plan.group_channels, plan.group_channels,
+          s * next_p0 + next.row_origin,
+          s * (Min64(plan.band_rows, P - next_p0) - 1) + next.row_span);
     }
     if (plan.nhwc) {
       // A few rows of every plane at a time, transposed back into pixels
@@ -638,8 +670,7 @@ void ForwardItems(const OrientedPlan& plan, int64_t begin, int64_t end,
                     plan.buffer_pitch, rn, Q);
         }
         UnpackPlanesNhwc(buf, block_pitch, plan.buffer_pitch, cn, rn, Q,
-                         y + ((n * P + p0 + r0) * Q) * C + c0, C, Q,
-                         plan.stream_output);
+                         y + ((n * P + p0 + r0) * Q) * C + c0, C, Q);
       }
       continue;
     }
@@ -674,7 +705,6 @@ void BackwardInputItems(const OrientedPlan& plan, int64_t begin, int64_t end,
   const int64_t s = plan.stride, H = plan.in_h, W = plan.in_w;
   const int64_t P = plan.out_h, Q = plan.out_w, C = plan.channels;
   const int64_t rows_pitch = plan.in_buffer_pitch;
-  const int64_t rows_plane = s * plan.band_rows * rows_pitch;
   PackedShape packed;
   for (int64_t item = begin; item < end; ++item) {
     const int64_t band = item % plan.num_bands;
@@ -684,7 +714,9 @@ void BackwardInputItems(const OrientedPlan& plan, int64_t begin, int64_t end,
     const int64_t cn = Min64(plan.group_channels, C - c0);
     const int64_t i0 = band * plan.band_rows;
     const int64_t in = Min64(plan.band_rows, P - i0);
-    const int64_t h0 = s * i0, h_end = Min64(H, s * (i0 + in));
+    // dx rows [h0, h_end) (s * P may exceed the int64 range; H does not).
+    const int64_t h0 = s * i0;
+    const int64_t h_end = i0 + in == P ? H : s * (i0 + in);
     const OrientedGroupLayout& lay = plan.layout[g];
     PackGroup(plan, dy, P, Q, n, c0, cn, i0 + lay.row_origin,
               in - 1 + lay.row_span, lay, plan.plane_pitch, &packed, src);
@@ -693,78 +725,90 @@ void BackwardInputItems(const OrientedPlan& plan, int64_t begin, int64_t end,
       const int64_t next_g = ((item + 1) / plan.num_bands) % plan.num_groups;
       const int64_t next_i0 = next_band * plan.band_rows;
       const OrientedGroupLayout& next = plan.layout[next_g];
-      PrefetchRows(plan, dy, P, Q, (item + 1) / plan.num_bands / plan.num_groups,
+      PrefetchRows(plan, dy, P, Q,
+                   (item + 1) / plan.num_bands / plan.num_groups,
                    next_g * plan.group_channels, plan.group_channels,
                    next_i0 + next.row_origin,
                    Min64(plan.band_rows, P - next_i0) - 1 + next.row_span);
     }
-    if (plan.nhwc && s == 1) {
-      // As the forward: a few rows of every plane, then transposed back.
-      const int64_t block = Min64(kNhwcRowBlock, plan.band_rows);
+    if (s == 1) {
+      // One phase: a plain conv of dy with the mirrored taps, straight into
+      // dx (NCHW) or a few rows at a time through the transpose (NHWC).
+      const int64_t block = plan.nhwc ? Min64(kNhwcRowBlock, in) : in;
       const int64_t block_pitch = block * rows_pitch;
-      for (int64_t r0 = 0; r0 < h_end - h0; r0 += block) {
-        const int64_t rn = Min64(block, h_end - h0 - r0);
+      for (int64_t r0 = 0; r0 < in; r0 += block) {
+        const int64_t rn = Min64(block, in - r0);
         for (int64_t ci = 0; ci < cn; ++ci) {
-          const int64_t t0 = plan.tap_begin[c0 + ci];
-          ConvPlane(src + ci * plan.plane_pitch + r0 * lay.row_pitch,
-                    lay.row_pitch, plan.tap_offset + t0, weight + t0,
-                    plan.tap_begin[c0 + ci + 1] - t0, T(0),
-                    rows_buf + ci * block_pitch, rows_pitch, rn, W);
+          const int64_t c = c0 + ci;
+          const T* plane = src + ci * plan.plane_pitch + r0 * lay.row_pitch;
+          // No entry: no tap reaches the image, dx is 0.
+          const int64_t e = plan.phase_begin[c];
+          const bool any = plan.phase_begin[c + 1] > e;
+          const int64_t t0 = any ? plan.phase_tap[e] : 0;
+          const int64_t nt = any ? plan.phase_tap[e + 1] - t0 : 0;
+          const int64_t* off = plan.tap_offset + t0;
+          const T* w = weight + t0;
+          if (plan.nhwc) {
+            ConvPlane(plane, lay.row_pitch, off, w, nt, T(0),
+                      rows_buf + ci * block_pitch, rows_pitch, rn, W);
+          } else if (plan.stream_output) {
+            ConvPlane(plane, lay.row_pitch, off, w, nt, T(0), phase_buf, W, rn,
+                      W);
+            CopyOutStream(phase_buf, dx + ((n * C + c) * H + h0 + r0) * W,
+                          rn * W);
+          } else {
+            ConvPlane(plane, lay.row_pitch, off, w, nt, T(0),
+                      dx + ((n * C + c) * H + h0 + r0) * W, W, rn, W);
+          }
         }
-        UnpackPlanesNhwc(rows_buf, block_pitch, rows_pitch, cn, rn, W,
-                         dx + (n * H + h0 + r0) * W * C + c0, C, W,
-                         plan.stream_output);
+        if (plan.nhwc) {
+          UnpackPlanesNhwc(rows_buf, block_pitch, rows_pitch, cn, rn, W,
+                           dx + (n * H + h0 + r0) * W * C + c0, C, W);
+        }
       }
       continue;
     }
+    // Stride > 1: each dx phase (rows = rh, columns = rw mod s) is a stride-1
+    // conv of dy with that phase's taps; the results interleave into dx, and
+    // phases without taps stay 0.
+    const int64_t band_h = h_end - h0;
+    const int64_t rows_plane = band_h * rows_pitch;
     for (int64_t ci = 0; ci < cn; ++ci) {
       const int64_t c = c0 + ci;
       const T* plane = src + ci * plan.plane_pitch;
-      S* dx_plane = dx + (n * C + c) * H * W;    // NCHW only
-      T* rows_out = rows_buf + ci * rows_plane;  // NHWC only
-      for (int64_t rh = 0; rh < s; ++rh) {
-        // Sub-grid rows i of this phase inside the band: s*(i0+i)+rh < h_end.
-        const int64_t nrows =
-            h_end - h0 - rh <= 0 ? 0 : (h_end - h0 - rh + s - 1) / s;
-        for (int64_t rw = 0; rw < s && nrows > 0; ++rw) {
-          const int64_t ncols = W - rw <= 0 ? 0 : (W - rw + s - 1) / s;
-          if (ncols == 0) continue;
-          const int64_t k = (c * s + rh) * s + rw;
-          const int64_t t0 = plan.tap_begin[k];
-          const int64_t nt = plan.tap_begin[k + 1] - t0;
-          const int64_t* off = plan.tap_offset + t0;
-          const T* w = weight + t0;
-          if (s == 1) {
-            if (plan.stream_output) {
-              ConvPlane(plane, lay.row_pitch, off, w, nt, T(0), phase_buf, W,
-                        nrows, ncols);
-              CopyOutStream(phase_buf, dx_plane + h0 * W, nrows * W);
-            } else {
-              ConvPlane(plane, lay.row_pitch, off, w, nt, T(0),
-                        dx_plane + h0 * W, W, nrows, ncols);
-            }
-            continue;
-          }
-          // Stride > 1: each phase is a stride-1 conv over dy whose results
-          // interleave into dx.
-          ConvPlane(plane, lay.row_pitch, off, w, nt, T(0), phase_buf,
-                    plan.buffer_pitch, nrows, ncols);
-          for (int64_t i = 0; i < nrows; ++i) {
-            const T* from = phase_buf + i * plan.buffer_pitch;
-            if (plan.nhwc) {
-              T* to = rows_out + (s * i + rh) * rows_pitch + rw;
-              for (int64_t j = 0; j < ncols; ++j) to[s * j] = from[j];
-            } else {
-              S* to = dx_plane + (h0 + s * i + rh) * W + rw;
-              for (int64_t j = 0; j < ncols; ++j) FromCompute(to + s * j, from[j]);
-            }
+      S* dx_band = dx + ((n * C + c) * H + h0) * W;  // NCHW
+      T* rows_out = rows_buf + ci * rows_plane;      // NHWC
+      if (plan.nhwc) {
+        Zero(rows_out, rows_plane);
+      } else {
+        ZeroOut<S, T>(dx_band, band_h * W);
+      }
+      for (int64_t e = plan.phase_begin[c]; e < plan.phase_begin[c + 1]; ++e) {
+        const int64_t rh = plan.phase_row[e], rw = plan.phase_col[e];
+        // Sub-grid rows i of this phase inside the band: rh + s * i < band_h.
+        if (band_h - rh <= 0) continue;
+        const int64_t nrows = CeilDivPositive(band_h - rh, s);
+        const int64_t ncols = CeilDivPositive(W - rw, s);  // rw < W
+        const int64_t t0 = plan.phase_tap[e];
+        ConvPlane(plane, lay.row_pitch, plan.tap_offset + t0, weight + t0,
+                  plan.phase_tap[e + 1] - t0, T(0), phase_buf,
+                  plan.buffer_pitch, nrows, ncols);
+        for (int64_t i = 0; i < nrows; ++i) {
+          const T* from = phase_buf + i * plan.buffer_pitch;
+          if (plan.nhwc) {
+            T* to = rows_out + (rh + s * i) * rows_pitch + rw;
+            for (int64_t j = 0; j < ncols; ++j) to[s * j] = from[j];
+          } else {
+            S* to = dx_band + (rh + s * i) * W + rw;
+            for (int64_t j = 0; j < ncols; ++j)
+              FromCompute(to + s * j, from[j]);
           }
         }
       }
     }
     if (plan.nhwc) {
-      UnpackPlanesNhwc(rows_buf, rows_plane, rows_pitch, cn, h_end - h0, W,
-                       dx + (n * H + h0) * W * C + c0, C, W, false);
+      UnpackPlanesNhwc(rows_buf, rows_plane, rows_pitch, cn, band_h, W,
+                       dx + (n * H + h0) * W * C + c0, C, W);
     }
   }
   if (plan.stream_output) StreamFence();
@@ -783,14 +827,16 @@ void BackwardParamsItems(const OrientedPlan& plan, int64_t begin, int64_t end,
   T* src = reinterpret_cast<T*>(ScratchAt(scratch, plan.scratch_src));
   T* dy_buf = reinterpret_cast<T*>(ScratchAt(scratch, plan.scratch_aux));
   T* lanes = reinterpret_cast<T*>(ScratchAt(scratch, plan.scratch_aux2));
-  const int64_t s = plan.stride, P = plan.out_h, Q = plan.out_w;
+  const int64_t P = plan.out_h, Q = plan.out_w;
+  const int64_t s = P > 1 ? plan.stride : 1;  // as in ForwardItems
   const int64_t C = plan.channels, pitch = plan.buffer_pitch;
   const int64_t band_pitch = plan.band_rows * pitch;
   const int64_t nvec = pitch / L;
   // Per channel slot: max_channel_taps tap sums, then the dbias sum.
   const int64_t slot = (plan.max_channel_taps + 1) * L;
   // The dy buffer is a zero-padded copy: one phase, no column offset.
-  const OrientedGroupLayout dy_layout{1, pitch, band_pitch, 1, 0, 0};
+  const OrientedGroupLayout dy_layout{1,          1, kNoResidue, pitch,
+                                      band_pitch, 1, 0,          0};
   PackedShape packed_x, packed_dy;
   for (int64_t item = begin; item < end; ++item) {
     const int64_t part = item % plan.batch_parts;
@@ -821,7 +867,8 @@ void BackwardParamsItems(const OrientedPlan& plan, int64_t begin, int64_t end,
         if (dw_sums != nullptr) {
           const int64_t t0 = plan.tap_begin[c];
           for (int64_t t = 0; t < plan.tap_begin[c + 1] - t0; ++t)
-            dw_sums[t0 + t] += static_cast<double>(ReduceAdd(LoadU(sums + t * L)));
+            dw_sums[t0 + t] +=
+                static_cast<double>(ReduceAdd(LoadU(sums + t * L)));
         }
         if (db_sums != nullptr) {
           const T* b = sums + plan.max_channel_taps * L;
@@ -843,8 +890,8 @@ void BackwardParamsItems(const OrientedPlan& plan, int64_t begin, int64_t end,
         for (int64_t cp = 0; cp < cn; cp += per_pack) {
           if (dw_sums != nullptr) {
             PackGroup(plan, x, plan.in_h, plan.in_w, n, c0 + cp, per_pack,
-                      s * p0 + lay.row_origin, s * (pn - 1) + lay.row_span,
-                      lay, plan.plane_pitch, &packed_x, src);
+                      s * p0 + lay.row_origin, s * (pn - 1) + lay.row_span, lay,
+                      plan.plane_pitch, &packed_x, src);
           }
           PackGroup(plan, dy, P, Q, n, c0 + cp, per_pack, p0, pn, dy_layout,
                     band_pitch, &packed_dy, dy_buf);
@@ -892,8 +939,8 @@ inline void BackwardInput(const OrientedPlan& plan, int64_t begin, int64_t end,
   }
 }
 
-inline void BackwardParams(const OrientedPlan& plan, int64_t begin,
-                           int64_t end, void* scratch) {
+inline void BackwardParams(const OrientedPlan& plan, int64_t begin, int64_t end,
+                           void* scratch) {
   switch (plan.storage) {
     case OrientedStorage::kF32:
       return BackwardParamsItems<float, float>(plan, begin, end, scratch);

@@ -1,6 +1,7 @@
 #include "backends/cpu/oriented_planner.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace tapconv::cpu {
 namespace {
@@ -23,10 +24,14 @@ constexpr int64_t kParamsRunBytes = 64 * 1024;
 // cannot stay in cache for the next op anyway.
 constexpr int64_t kStreamOutputBytes = 16 << 20;
 
+// floor(a / b) for b > 0, without overflow for any b.
 int64_t FloorDiv(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
+  return a >= 0 ? a / b : -((-a - 1) / b) - 1;
 }
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// ceil(a / b) for b > 0, without overflow for any b.
+int64_t CeilDiv(int64_t a, int64_t b) {
+  return a > 0 ? (a - 1) / b + 1 : -(-a / b);
+}
 int64_t RoundUp(int64_t a, int64_t m) { return CeilDiv(a, m) * m; }
 
 // Whether offset d along an axis reads inside [0, in) for some output index
@@ -112,7 +117,8 @@ OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
       if (u < 0) continue;
       set.distinct_of[c * k_taps + k] = first + u;
       // Taps on one pixel add their weights, in tap order.
-      if (weights != nullptr) set.weight[first + u] += (*weights)[c * k_taps + k];
+      if (weights != nullptr)
+        set.weight[first + u] += (*weights)[c * k_taps + k];
     }
   }
   set.begin[channels] = static_cast<int64_t>(set.dh.size());
@@ -171,8 +177,21 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
     }
     return b;
   };
-  const int64_t row_step = input_grad ? 1 : s;
-  const int64_t phases = input_grad ? 1 : s;
+  // Forward and weight gradient read x rows s * p + dh (with a single output
+  // row, s never multiplies anything but 0: use 1, which cannot overflow).
+  const int64_t row_step = input_grad || sh.out_h == 1 ? 1 : s;
+  // Column phases: the distinct residues dw mod s the taps use (at most K of
+  // them, whatever the stride). The input gradient reads dy in one phase.
+  auto residues_of = [&](int64_t tap_lo, int64_t tap_hi) {
+    std::vector<int64_t> res;
+    if (!input_grad) {
+      for (int64_t u = tap_lo; u < tap_hi; ++u) res.push_back(col_phase[u]);
+      std::sort(res.begin(), res.end());
+      res.erase(std::unique(res.begin(), res.end()), res.end());
+    }
+    if (res.empty()) res.push_back(0);
+    return res;
+  };
   // Bands run over output rows, or over dx sub-grid rows (ceil(H/s) = out_h).
   const int64_t band_total = sh.out_h;
   p.buffer_pitch = RoundUp(sh.out_w, L);
@@ -180,10 +199,11 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
 
   // Bands and groups are sized from the bounds over all channels, an upper
   // bound for every group's own layout.
-  const Bounds all = bounds_of(0, ts.begin[C]);
+  const Bounds all = bounds_of(0, total);
+  const int64_t phases_max = static_cast<int64_t>(residues_of(0, total).size());
   const int64_t pitch_max = p.buffer_pitch + all.col_max - all.col_min;
   const int64_t span_max = all.row_max - all.row_min + 1;
-  const int64_t row_bytes = phases * pitch_max * elem;
+  const int64_t row_bytes = phases_max * pitch_max * elem;
   auto plane_bytes = [&](int64_t band) {
     return row_bytes * (row_step * (band - 1) + span_max);
   };
@@ -215,23 +235,35 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
   }
   p.num_groups = CeilDiv(C, p.group_channels);
 
+  // Group layouts. Residue lists are collected first and pointed to after,
+  // once their storage no longer moves.
   st->layouts_.assign(p.num_groups, OrientedGroupLayout{});
+  st->residues_.clear();
+  std::vector<int64_t> residue_start(p.num_groups);
   std::vector<Bounds> group_bounds(p.num_groups);
   int64_t plane_pitch = 0;
   for (int64_t g = 0; g < p.num_groups; ++g) {
     const int64_t c0 = g * p.group_channels;
     const int64_t c1 = std::min(C, c0 + p.group_channels);
     const Bounds b = bounds_of(ts.begin[c0], ts.begin[c1]);
+    const std::vector<int64_t> res = residues_of(ts.begin[c0], ts.begin[c1]);
     group_bounds[g] = b;
+    residue_start[g] = static_cast<int64_t>(st->residues_.size());
+    st->residues_.insert(st->residues_.end(), res.begin(), res.end());
     OrientedGroupLayout& lay = st->layouts_[g];
-    lay.phases = phases;
+    lay.phases = static_cast<int64_t>(res.size());
+    lay.col_step = input_grad ? 1 : s;
     lay.row_pitch = p.buffer_pitch + b.col_max - b.col_min;
     lay.row_span = b.row_max - b.row_min + 1;
-    lay.phase_pitch = (row_step * (p.band_rows - 1) + lay.row_span) * lay.row_pitch;
+    lay.phase_pitch =
+        (row_step * (p.band_rows - 1) + lay.row_span) * lay.row_pitch;
     lay.row_origin = b.row_min;
     lay.col_origin = b.col_min;
-    plane_pitch = std::max(plane_pitch, RoundUp(phases * lay.phase_pitch, 16));
+    plane_pitch =
+        std::max(plane_pitch, RoundUp(lay.phases * lay.phase_pitch, 16));
   }
+  for (int64_t g = 0; g < p.num_groups; ++g)
+    st->layouts_[g].residue = st->residues_.data() + residue_start[g];
   p.layout = st->layouts_.data();
   p.plane_pitch = plane_pitch;
 
@@ -239,11 +271,20 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
   std::vector<double> weights;
   st->tap_begin_.clear();
   st->tap_offset_.clear();
+  st->phase_begin_.clear();
+  st->phase_row_.clear();
+  st->phase_col_.clear();
+  st->phase_tap_.clear();
   auto offset_of = [&](int64_t u, int64_t c) {
     const int64_t g = c / p.group_channels;
     const OrientedGroupLayout& lay = st->layouts_[g];
     const Bounds& b = group_bounds[g];
-    const int64_t phase = input_grad ? 0 : col_phase[u];
+    int64_t phase = 0;
+    if (!input_grad) {
+      phase = std::lower_bound(lay.residue, lay.residue + lay.phases,
+                               col_phase[u]) -
+              lay.residue;
+    }
     return phase * lay.phase_pitch + (tap_row[u] - b.row_min) * lay.row_pitch +
            (tap_col[u] - b.col_min);
   };
@@ -257,22 +298,36 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
     }
     weights = ts.weight;
   } else {
-    // Grouped by the dx phase each tap feeds.
-    st->tap_begin_.reserve(C * s * s + 1);
+    // Grouped by the dx phase (dh mod s, dw mod s) each tap feeds; only
+    // phases with taps get an entry. A tap that reaches the image has
+    // residues below H and W, so every entry's sub-grid is non-empty.
+    std::vector<std::pair<int64_t, int64_t>> phases;
     for (int64_t c = 0; c < C; ++c) {
-      for (int64_t rh = 0; rh < s; ++rh) {
-        for (int64_t rw = 0; rw < s; ++rw) {
-          st->tap_begin_.push_back(static_cast<int64_t>(st->tap_offset_.size()));
-          for (int64_t u = ts.begin[c]; u < ts.begin[c + 1]; ++u) {
-            if (row_phase[u] != rh || col_phase[u] != rw)
-              continue;
-            st->tap_offset_.push_back(offset_of(u, c));
-            weights.push_back(ts.weight[u]);
-          }
+      st->phase_begin_.push_back(static_cast<int64_t>(st->phase_row_.size()));
+      phases.clear();
+      for (int64_t u = ts.begin[c]; u < ts.begin[c + 1]; ++u) {
+        if (row_phase[u] < sh.in_h && col_phase[u] < sh.in_w)
+          phases.emplace_back(row_phase[u], col_phase[u]);
+      }
+      std::sort(phases.begin(), phases.end());
+      phases.erase(std::unique(phases.begin(), phases.end()), phases.end());
+      for (const auto& [rh, rw] : phases) {
+        st->phase_row_.push_back(rh);
+        st->phase_col_.push_back(rw);
+        st->phase_tap_.push_back(static_cast<int64_t>(st->tap_offset_.size()));
+        for (int64_t u = ts.begin[c]; u < ts.begin[c + 1]; ++u) {
+          if (row_phase[u] != rh || col_phase[u] != rw) continue;
+          st->tap_offset_.push_back(offset_of(u, c));
+          weights.push_back(ts.weight[u]);
         }
       }
     }
-    st->tap_begin_.push_back(static_cast<int64_t>(st->tap_offset_.size()));
+    st->phase_begin_.push_back(static_cast<int64_t>(st->phase_row_.size()));
+    st->phase_tap_.push_back(static_cast<int64_t>(st->tap_offset_.size()));
+    p.phase_begin = st->phase_begin_.data();
+    p.phase_row = st->phase_row_.data();
+    p.phase_col = st->phase_col_.data();
+    p.phase_tap = st->phase_tap_.data();
   }
   p.tap_begin = st->tap_begin_.data();
   p.tap_offset = st->tap_offset_.data();
@@ -300,7 +355,9 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
   const int64_t out_bytes =
       sh.batch * C * (input_grad ? sh.in_h * sh.in_w : sh.out_h * sh.out_w) *
       (r.storage == OrientedStorage::kBF16 ? 2 : elem);
-  p.stream_output = out_bytes >= kStreamOutputBytes &&
+  // NHWC writes each pixel's group of channels separately, and streaming
+  // those scattered lines measured slower than caching them.
+  p.stream_output = !r.nhwc && out_bytes >= kStreamOutputBytes &&
                     (r.op == OrientedOp::kForward || (input_grad && s == 1));
   switch (r.op) {
     case OrientedOp::kForward:
@@ -310,7 +367,12 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
     case OrientedOp::kBackwardInput:
       if (s > 1) aux_bytes = band * p.buffer_pitch * elem;
       if (p.stream_output && !r.nhwc) aux_bytes = band * sh.in_w * elem;
-      if (r.nhwc) aux2_bytes = gc * s * band * p.in_buffer_pitch * elem;
+      if (r.nhwc) {
+        // dx rows of a band: s * band, but never more than H.
+        const int64_t dx_rows =
+            s >= sh.in_h ? sh.in_h : std::min(sh.in_h, s * band);
+        aux2_bytes = gc * dx_rows * p.in_buffer_pitch * elem;
+      }
       p.num_items = sh.batch * p.num_groups * p.num_bands;
       break;
     case OrientedOp::kBackwardParams: {
@@ -322,7 +384,8 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
       }
       aux2_bytes = gc * (p.max_channel_taps + 1) * L * elem;
       int64_t parts = std::min<int64_t>(
-          sh.batch, std::max<int64_t>(1, CeilDiv(kMinParamItems, p.num_groups)));
+          sh.batch,
+          std::max<int64_t>(1, CeilDiv(kMinParamItems, p.num_groups)));
       p.batch_per_part = CeilDiv(sh.batch, parts);
       parts = CeilDiv(sh.batch, p.batch_per_part);
       p.batch_parts = parts;
@@ -330,7 +393,8 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
       st->dweight_partial_.assign(r.want_dweight ? parts * p.total_taps : 0,
                                   0.0);
       st->dbias_partial_.assign(r.want_dbias ? parts * C : 0, 0.0);
-      p.dweight_partial = r.want_dweight ? st->dweight_partial_.data() : nullptr;
+      p.dweight_partial =
+          r.want_dweight ? st->dweight_partial_.data() : nullptr;
       p.dbias_partial = r.want_dbias ? st->dbias_partial_.data() : nullptr;
       p.num_items = p.num_groups * parts;
       break;

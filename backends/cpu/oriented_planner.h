@@ -59,7 +59,8 @@ class OrientedPlanStorage {
   friend class OrientedPlanner;
   OrientedPlan plan_{};
   std::vector<OrientedGroupLayout> layouts_;
-  std::vector<int64_t> tap_begin_, tap_offset_;
+  std::vector<int64_t> residues_, tap_begin_, tap_offset_;
+  std::vector<int64_t> phase_begin_, phase_row_, phase_col_, phase_tap_;
   std::vector<float> weight_f32_, bias_f32_;
   std::vector<double> weight_f64_, bias_f64_;
   std::vector<double> dweight_partial_, dbias_partial_;
@@ -96,7 +97,8 @@ class OrientedPlanner {
   // does not depend on how items were spread over threads) into dweight[c * K
   // + k] and dbias[c].
   static void CombineParams(const OrientedPlanStorage& storage,
-                            const OrientedTapSet& taps, int64_t taps_per_channel,
+                            const OrientedTapSet& taps,
+                            int64_t taps_per_channel,
                             std::vector<double>* dweight,
                             std::vector<double>* dbias);
 };

@@ -35,14 +35,19 @@ void TransposeIn(const S* rows, int64_t row_stride, int cn, int64_t n, T* dst) {
   }
   if (l < n) {
     const int count = static_cast<int>(n - l);
+#pragma GCC unroll 16
     for (int v = 0; v < V; ++v)
       r[v] = v < cn ? LoadCvtN(rows + v * row_stride + l, count) : Set1(T(0));
     TransposeBlock(r);
-    for (int i = 0; i < count; ++i) StoreU(dst + (l + i) * V, r[i]);
+#pragma GCC unroll 16
+    for (int i = 0; i < V; ++i) {
+      if (i < count) StoreU(dst + (l + i) * V, r[i]);
+    }
   }
 }
 
-// rows[v * row_stride + l] = src[l * V + v] for l < n, v < cn.
+// rows[v * row_stride + l] = src[l * V + v] for l < n, v < cn. The loops
+// over v are unrolled with constant indices, which keeps r in registers.
 template <typename T, typename S>
 void TransposeOut(const T* src, int64_t n, S* rows, int64_t row_stride,
                   int cn) {
@@ -53,15 +58,21 @@ void TransposeOut(const T* src, int64_t n, S* rows, int64_t row_stride,
 #pragma GCC unroll 16
     for (int i = 0; i < V; ++i) r[i] = LoadU(src + (l + i) * V);
     TransposeBlock(r);
-    for (int v = 0; v < cn; ++v) StoreCvt(rows + v * row_stride + l, r[v]);
+#pragma GCC unroll 16
+    for (int v = 0; v < V; ++v) {
+      if (v < cn) StoreCvt(rows + v * row_stride + l, r[v]);
+    }
   }
   if (l < n) {
     const int count = static_cast<int>(n - l);
+#pragma GCC unroll 16
     for (int i = 0; i < V; ++i)
       r[i] = i < count ? LoadU(src + (l + i) * V) : Set1(T(0));
     TransposeBlock(r);
-    for (int v = 0; v < cn; ++v)
-      StoreCvtN(rows + v * row_stride + l, r[v], count);
+#pragma GCC unroll 16
+    for (int v = 0; v < V; ++v) {
+      if (v < cn) StoreCvtN(rows + v * row_stride + l, r[v], count);
+    }
   }
 }
 

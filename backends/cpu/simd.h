@@ -30,6 +30,7 @@
 //   Vec<T> Set1(T x);  Add(a, b);  Mul(a, b);  MulAdd(a, b, c) = a * b + c
 //   T ReduceAdd(Vec<T> v);                  fixed summation order
 //   void Transpose(Vec<T>* m);              m[0..kLanes): rows in, columns out
+//   Vec<T> EvenLanes(Vec<T> a, Vec<T> b);   a0 a2 .. b0 b2 .. (stride-2 split)
 //   void StoreStream(T* p, Vec<T> v);       non-temporal, p vector-aligned
 //   void StoreBf16Stream(uint16_t* p, Vec<float> v);  p aligned to 2*kLanes
 //   void StreamFence();                     orders streamed stores

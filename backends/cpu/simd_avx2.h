@@ -88,17 +88,29 @@ inline void PrefetchL2(const void* p) {
 }
 
 inline float ReduceAdd(Vec<float> v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v.v),
-                        _mm256_extractf128_ps(v.v, 1));
+  __m128 s =
+      _mm_add_ps(_mm256_castps256_ps128(v.v), _mm256_extractf128_ps(v.v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
   return _mm_cvtss_f32(s);
 }
 inline double ReduceAdd(Vec<double> v) {
-  __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v.v),
-                         _mm256_extractf128_pd(v.v, 1));
+  __m128d s =
+      _mm_add_pd(_mm256_castpd256_pd128(v.v), _mm256_extractf128_pd(v.v, 1));
   s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
   return _mm_cvtsd_f64(s);
+}
+
+// The even lanes of the 2 * kLanes elements a, b: a0 a2 ... b0 b2 ...
+inline Vec<float> EvenLanes(Vec<float> a, Vec<float> b) {
+  // Per 128-bit half: a0 a2 b0 b2 | a4 a6 b4 b6; then order the quarters.
+  const __m256 mixed = _mm256_shuffle_ps(a.v, b.v, _MM_SHUFFLE(2, 0, 2, 0));
+  return {_mm256_castpd_ps(
+      _mm256_permute4x64_pd(_mm256_castps_pd(mixed), _MM_SHUFFLE(3, 1, 2, 0)))};
+}
+inline Vec<double> EvenLanes(Vec<double> a, Vec<double> b) {
+  return {_mm256_permute4x64_pd(_mm256_unpacklo_pd(a.v, b.v),
+                                _MM_SHUFFLE(3, 1, 2, 0))};
 }
 
 // In-register transpose of a kLanes x kLanes block: m[i] holds row i on
@@ -147,17 +159,16 @@ inline Vec<float> LoadBf16N(const uint16_t* p, int n) {
 // Eight bfloat16 bit patterns in the low 16 bits of each 32-bit lane.
 inline __m256i RoundToBf16Bits(Vec<float> v) {
   const __m256i u = _mm256_castps_si256(v.v);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16),
-                                       _mm256_set1_epi32(1));
+  const __m256i lsb =
+      _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
   const __m256i rounded = _mm256_srli_epi32(
       _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb),
       16);
   const __m256i quiet =
       _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
   const __m256 is_nan = _mm256_cmp_ps(v.v, v.v, _CMP_UNORD_Q);
-  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded),
-                                              _mm256_castsi256_ps(quiet),
-                                              is_nan));
+  return _mm256_castps_si256(_mm256_blendv_ps(
+      _mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet), is_nan));
 }
 inline void StoreBf16(uint16_t* p, Vec<float> v) {
   const __m256i bits = RoundToBf16Bits(v);

@@ -97,7 +97,8 @@ inline float ReduceAdd(Vec<float> v) {
   const __m256 lo = _mm512_castps512_ps256(v.v);
   const __m256 hi = _mm512_extractf32x8_ps(v.v, 1);
   const __m256 s8 = _mm256_add_ps(lo, hi);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  __m128 s =
+      _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
   return _mm_cvtss_f32(s);
@@ -105,9 +106,21 @@ inline float ReduceAdd(Vec<float> v) {
 inline double ReduceAdd(Vec<double> v) {
   const __m256d s4 = _mm256_add_pd(_mm512_castpd512_pd256(v.v),
                                    _mm512_extractf64x4_pd(v.v, 1));
-  __m128d s = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+  __m128d s =
+      _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
   s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
   return _mm_cvtsd_f64(s);
+}
+
+// The even lanes of the 2 * kLanes elements a, b: a0 a2 ... b0 b2 ...
+inline Vec<float> EvenLanes(Vec<float> a, Vec<float> b) {
+  const __m512i index = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                          22, 24, 26, 28, 30);
+  return {_mm512_permutex2var_ps(a.v, index, b.v)};
+}
+inline Vec<double> EvenLanes(Vec<double> a, Vec<double> b) {
+  const __m512i index = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  return {_mm512_permutex2var_pd(a.v, index, b.v)};
 }
 
 // In-register transpose of a kLanes x kLanes block: m[i] holds row i on
@@ -178,8 +191,8 @@ inline Vec<float> LoadBf16N(const uint16_t* p, int n) {
 // Sixteen bfloat16 bit patterns in the low 16 bits of each 32-bit lane.
 inline __m512i RoundToBf16Bits(Vec<float> v) {
   const __m512i u = _mm512_castps_si512(v.v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16),
-                                       _mm512_set1_epi32(1));
+  const __m512i lsb =
+      _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
   const __m512i rounded = _mm512_srli_epi32(
       _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb),
       16);

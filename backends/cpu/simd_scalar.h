@@ -51,6 +51,11 @@ inline T ReduceAdd(Vec<T> v) {
   return v.v;
 }
 
+// The even lanes of a, b (one lane each): a.
+template <typename T>
+inline Vec<T> EvenLanes(Vec<T> a, Vec<T>) {
+  return a;
+}
 // A 1 x 1 block is its own transpose.
 template <typename T>
 inline void Transpose(Vec<T>*) {}

@@ -1,4 +1,4 @@
-"""Runs the example of docs/drafts/python.md (the README's Python section) as written."""
+"""Runs the Python example of README.md as written."""
 
 import glob
 import os
@@ -8,8 +8,8 @@ import sys
 
 
 def _example():
-    found = glob.glob(os.path.join("**", "docs", "drafts", "python.md"), recursive=True)
-    assert found, "python.md is not in the runfiles"
+    found = glob.glob(os.path.join("**", "README.md"), recursive=True)
+    assert found, "README.md is not in the runfiles"
     with open(found[0], encoding="utf-8") as f:
         text = f.read()
     section = text.split("### Example", 1)[1]

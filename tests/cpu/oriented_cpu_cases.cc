@@ -19,9 +19,9 @@ const std::vector<std::vector<double>>& AngleSets() {
   static const auto* sets = new std::vector<std::vector<double>>{
       Degrees({0, 22.5, 45, 67.5, 90, 112.5, 135, 157.5}),  // the models' 8
       {0.3, 1.1, 2.0, 3.9, -0.7, 5.5},                      // arbitrary radians
-      Degrees({22.5, 45, 67.5}),      // duplicate taps under trunc
-      Degrees({0}),                   // a 1xK conv
-      {kPi / 2},                      // a Kx1 conv
+      Degrees({22.5, 45, 67.5}),        // duplicate taps under trunc
+      Degrees({0}),                     // a 1xK conv
+      {kPi / 2},                        // a Kx1 conv
       Degrees({112.5, 180, 270, 135}),  // mirrored and reversed lines
   };
   return *sets;
@@ -40,8 +40,8 @@ std::vector<OrientedConfig> CpuOrientedConfigs() {
   std::vector<OrientedConfig> out;
 
   // Every K x stride x layout x dtype; the other axes walk deterministically.
-  const Size ragged[] = {{1, 1},   {1, 9},   {9, 1},   {2, 3},   {5, 7},
-                         {9, 11},  {16, 16}, {17, 23}, {31, 29}, {40, 37}};
+  const Size ragged[] = {{1, 1},  {1, 9},   {9, 1},   {2, 3},   {5, 7},
+                         {9, 11}, {16, 16}, {17, 23}, {31, 29}, {40, 37}};
   const int64_t channel_counts[] = {5, 3, 20};
   int i = 0;
   for (int k : {1, 3, 7, 13, 15, 31}) {
@@ -71,7 +71,8 @@ std::vector<OrientedConfig> CpuOrientedConfigs() {
   }
 
   // Degenerate sizes: single pixels, rows and columns.
-  const Size edges[] = {{1, 1}, {1, 9}, {9, 1}, {1, 40}, {40, 1}, {2, 2}, {3, 2}};
+  const Size edges[] = {{1, 1},  {1, 9}, {9, 1}, {1, 40},
+                        {40, 1}, {2, 2}, {3, 2}};
   for (const Size& size : edges) {
     for (int k : {1, 7, 31}) {
       for (int64_t stride = 1; stride <= 3; ++stride) {
@@ -111,6 +112,30 @@ std::vector<OrientedConfig> CpuOrientedConfigs() {
           out.push_back(c);
           ++i;
         }
+      }
+    }
+  }
+
+  // Strides with many phases, strides beyond the image (one output row or
+  // column) and strides near the int64 limit.
+  const Size strided[] = {{9, 11}, {1, 1}, {40, 37}, {23, 5}};
+  for (int64_t stride : {int64_t{4}, int64_t{7}, int64_t{1000},
+                         int64_t{1} << 40, (int64_t{1} << 62) + 1}) {
+    for (int k : {7, 31}) {
+      for (Layout layout : layouts) {
+        OrientedConfig c;
+        c.taps = k;
+        const Size size = strided[i % 4];
+        c.height = size.h;
+        c.width = size.w;
+        c.args.stride = stride;
+        c.args.layout = layout;
+        c.dtype = dtypes[i % 3];
+        c.angles = angles[i % angles.size()];
+        c.args.dilation = i % 3 == 1 ? 3 : 1;
+        c.channels = 18;
+        out.push_back(c);
+        ++i;
       }
     }
   }

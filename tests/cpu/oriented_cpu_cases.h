@@ -9,6 +9,7 @@ namespace tapconv::testing {
 
 // The oriented-conv configurations the cpu backend is checked on against the
 // reference: every K in {1, 3, 7, 13, 15, 31} x stride 1-3 x layout x dtype,
+// strides from 4 to beyond the image and near the int64 limit,
 // model, oblique and duplicate-tap angles, 1x1 / 1xN / Nx1 / ragged sizes,
 // dilation, bias and residual, channel counts that leave partial NHWC groups,
 // planes large enough to be processed in several row bands, and few-channel

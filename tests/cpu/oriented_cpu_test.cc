@@ -76,16 +76,15 @@ TEST_P(OrientedCpuMatrixTest, MatchesReference) {
       << "max |cpu - reference| / (1 + |reference|)";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, OrientedCpuMatrixTest,
-    ::testing::Range<size_t>(0, MatrixCases().size()),
-    [](const ::testing::TestParamInfo<size_t>& info) {
-      std::string op = MatrixCases()[info.param].op;
-      for (char& ch : op) {
-        if (ch == '.') ch = '_';
-      }
-      return absl::StrCat(op, "_", info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(Cases, OrientedCpuMatrixTest,
+                         ::testing::Range<size_t>(0, MatrixCases().size()),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           std::string op = MatrixCases()[info.param].op;
+                           for (char& ch : op) {
+                             if (ch == '.') ch = '_';
+                           }
+                           return absl::StrCat(op, "_", info.param);
+                         });
 
 // Bit-for-bit comparison of two runs' outputs (doubles widened from the
 // outputs' dtype, so equal bits here mean equal bits there).
@@ -115,7 +114,7 @@ std::vector<OrientedConfig> DeterminismConfigs() {
       c.taps = 31;
       c.args.layout = layout;
       c.args.stride = stride;
-      c.angles = {0.0, 0.3926991, 0.7853982, 1.1780972,
+      c.angles = {0.0,       0.3926991, 0.7853982, 1.1780972,
                   1.5707964, 1.9634954, 2.3561945, 2.7488936};
       c.dtype = stride == 1 ? DType::kF32 : DType::kBF16;
       configs.push_back(c);
@@ -159,7 +158,8 @@ TEST_P(OrientedCpuIdentityTest, AdjointAndWeightGradient) {
   OrientedConvArgs args;
   args.layout = layout;
   args.stride = stride;
-  const int64_t p = OrientedOutputSize(h, stride), q = OrientedOutputSize(w, stride);
+  const int64_t p = OrientedOutputSize(h, stride),
+                q = OrientedOutputSize(w, stride);
   auto activation = [&](int64_t hh, int64_t ww) {
     return layout == Layout::kNCHW ? Dims{n, c, hh, ww} : Dims{n, hh, ww, c};
   };
@@ -172,7 +172,8 @@ TEST_P(OrientedCpuIdentityTest, AdjointAndWeightGradient) {
 
   HostTensor y(DType::kF64, activation(p, q));
   ASSERT_TRUE(ops::OrientedConv2dForward(
-                  args, {x.ref(), weight.ref(), theta.ref(), std::nullopt, y.ref()},
+                  args,
+                  {x.ref(), weight.ref(), theta.ref(), std::nullopt, y.ref()},
                   Cpu())
                   .ok());
   HostTensor dx(DType::kF64, activation(h, w));
@@ -184,14 +185,15 @@ TEST_P(OrientedCpuIdentityTest, AdjointAndWeightGradient) {
   EXPECT_NEAR(lhs, rhs, 1e-12 * (1.0 + std::fabs(lhs)));
 
   HostTensor yv(DType::kF64, activation(p, q));
-  ASSERT_TRUE(ops::OrientedConv2dForward(
-                  args, {x.ref(), v.ref(), theta.ref(), std::nullopt, yv.ref()},
-                  Cpu())
-                  .ok());
+  ASSERT_TRUE(
+      ops::OrientedConv2dForward(
+          args, {x.ref(), v.ref(), theta.ref(), std::nullopt, yv.ref()}, Cpu())
+          .ok());
   HostTensor dweight(DType::kF64, {c, 1, 1, k});
   HostTensor dbias(DType::kF64, {c});
   ASSERT_TRUE(ops::OrientedConv2dBackwardParams(
-                  args, {dy.ref(), x.ref(), theta.ref(), dweight.ref(), dbias.ref()},
+                  args,
+                  {dy.ref(), x.ref(), theta.ref(), dweight.ref(), dbias.ref()},
                   Cpu())
                   .ok());
   const double directional = Dot(dweight.ToDoubles(), v.ToDoubles());
@@ -201,8 +203,7 @@ TEST_P(OrientedCpuIdentityTest, AdjointAndWeightGradient) {
   const std::vector<double> g = dy.ToDoubles();
   std::vector<double> sums(c, 0.0);
   for (int64_t i = 0; i < static_cast<int64_t>(g.size()); ++i) {
-    const int64_t channel =
-        layout == Layout::kNCHW ? (i / (p * q)) % c : i % c;
+    const int64_t channel = layout == Layout::kNCHW ? (i / (p * q)) % c : i % c;
     sums[channel] += g[i];
   }
   ExpectAllClose(dbias.ToDoubles(), sums, 1e-12, 1e-12, "dbias");
@@ -241,12 +242,14 @@ TEST(OrientedCpuStreamedOutputTest, MatchesPointwiseFormula) {
     HostTensor theta(DType::kF32, {c});
     HostTensor y(dtype, {n, c, h, w}), dx(dtype, {n, c, h, w});
     ASSERT_TRUE(ops::OrientedConv2dForward(
-                    args, {x.ref(), weight.ref(), theta.ref(), bias.ref(), y.ref()},
+                    args,
+                    {x.ref(), weight.ref(), theta.ref(), bias.ref(), y.ref()},
                     Cpu())
                     .ok());
-    ASSERT_TRUE(ops::OrientedConv2dBackwardInput(
-                    args, {dy.ref(), weight.ref(), theta.ref(), dx.ref()}, Cpu())
-                    .ok());
+    ASSERT_TRUE(
+        ops::OrientedConv2dBackwardInput(
+            args, {dy.ref(), weight.ref(), theta.ref(), dx.ref()}, Cpu())
+            .ok());
     const double tolerance = Tolerance(dtype, 2);
     const std::vector<double> xs = x.ToDoubles(), dys = dy.ToDoubles();
     const std::vector<double> ys = y.ToDoubles(), dxs = dx.ToDoubles();
@@ -257,7 +260,8 @@ TEST(OrientedCpuStreamedOutputTest, MatchesPointwiseFormula) {
       const double want_y = scale * xs[i] + bias.Get(channel);
       const double want_dx = scale * dys[i];
       if (std::fabs(ys[i] - want_y) > tolerance * (1.0 + std::fabs(want_y)) ||
-          std::fabs(dxs[i] - want_dx) > tolerance * (1.0 + std::fabs(want_dx))) {
+          std::fabs(dxs[i] - want_dx) >
+              tolerance * (1.0 + std::fabs(want_dx))) {
         if (++bad <= 5) {
           ADD_FAILURE() << "element " << i << ": y " << ys[i] << " want "
                         << want_y << ", dx " << dxs[i] << " want " << want_dx;

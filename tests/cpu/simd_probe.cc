@@ -45,16 +45,33 @@ void TransposeProbe(T* m) {
   Transpose(rows);
   for (int i = 0; i < L; ++i) StoreU(m + i * L, rows[i]);
 }
+template <typename T>
+void Even(const T* src, T* out) {
+  StoreU(out, EvenLanes(LoadU(src), LoadU(src + Vec<T>::kLanes)));
+}
 uint16_t ToBf16(float v) { return F32ToBf16(v); }
 float FromBf16(uint16_t v) { return Bf16ToF32(v); }
 
-constexpr SimdProbe kProbe{
-    Vec<float>::kLanes,     Vec<double>::kLanes,    &CopyN<float>,
-    &CopyN<double>,         &LoadNF32,              &Bf16N,
-    &Bf16Full,              &Bf16Stream,            &Stream<float>,
-    &Stream<double>,        &Reduce<float>,         &Reduce<double>,
-    &MulAddProbe<float>,    &MulAddProbe<double>,   &TransposeProbe<float>,
-    &TransposeProbe<double>, &ToBf16,               &FromBf16};
+constexpr SimdProbe kProbe{Vec<float>::kLanes,
+                           Vec<double>::kLanes,
+                           &CopyN<float>,
+                           &CopyN<double>,
+                           &LoadNF32,
+                           &Bf16N,
+                           &Bf16Full,
+                           &Bf16Stream,
+                           &Stream<float>,
+                           &Stream<double>,
+                           &Reduce<float>,
+                           &Reduce<double>,
+                           &MulAddProbe<float>,
+                           &MulAddProbe<double>,
+                           &Even<float>,
+                           &Even<double>,
+                           &TransposeProbe<float>,
+                           &TransposeProbe<double>,
+                           &ToBf16,
+                           &FromBf16};
 
 }  // namespace
 

@@ -31,6 +31,9 @@ struct SimdProbe {
                      float* out);
   void (*muladd_f64)(const double* a, const double* b, const double* c,
                      double* out);
+  // out = EvenLanes(LoadU(src), LoadU(src + lanes)).
+  void (*even_f32)(const float* src, float* out);
+  void (*even_f64)(const double* src, double* out);
   // In-place transpose of a lanes x lanes row-major block.
   void (*transpose_f32)(float* m);
   void (*transpose_f64)(double* m);

@@ -96,16 +96,25 @@ TEST_P(SimdTest, PartialLoadsAndStoresTouchOnlyTheirLanes) {
 std::vector<float> Bf16TestValues() {
   const float inf = std::numeric_limits<float>::infinity();
   std::vector<float> v = {
-      0.0f, -0.0f, 1.0f, -1.0f, inf, -inf,
+      0.0f,
+      -0.0f,
+      1.0f,
+      -1.0f,
+      inf,
+      -inf,
       std::numeric_limits<float>::quiet_NaN(),
-      std::numeric_limits<float>::max(),    // rounds up to inf
+      std::numeric_limits<float>::max(),  // rounds up to inf
       std::numeric_limits<float>::denorm_min(),
       std::numeric_limits<float>::min(),
-      1.0f + 1.0f / 256,      // halfway, even below: 1
-      1.0f + 3.0f / 256,      // halfway, even above: 1 + 2^-6
-      -(1.0f + 1.0f / 256),   // the same, negative
+      1.0f + 1.0f / 256,                     // halfway, even below: 1
+      1.0f + 3.0f / 256,                     // halfway, even above: 1 + 2^-6
+      -(1.0f + 1.0f / 256),                  // the same, negative
       1.0f + 1.0f / 256 + 1.0f / (1 << 20),  // just above halfway
-      3.14159265f, -2.7182818f, 65504.0f, 1e-30f, -1e30f};
+      3.14159265f,
+      -2.7182818f,
+      65504.0f,
+      1e-30f,
+      -1e30f};
   uint32_t snan_bits = 0x7f800001u;  // signalling NaN: must come back quiet
   float snan;
   std::memcpy(&snan, &snan_bits, sizeof snan);
@@ -133,7 +142,8 @@ TEST_P(SimdTest, Bfloat16RoundsToNearestEven) {
     const float* src = values.data() + start;
     std::vector<uint16_t> bits(lanes);
     p.bf16_full(src, bits.data());
-    for (int i = 0; i < lanes; ++i) ExpectSameBf16(bits[i], src[i], "StoreBf16");
+    for (int i = 0; i < lanes; ++i)
+      ExpectSameBf16(bits[i], src[i], "StoreBf16");
     alignas(64) uint16_t streamed[16];
     p.bf16_stream(src, streamed);
     for (int i = 0; i < lanes; ++i)
@@ -217,6 +227,18 @@ TEST_P(SimdTest, MulAddIsFusedWhereTheIsaHasFma) {
                               : static_cast<double>(ad[i] * bd[i]) + cd[i];
     EXPECT_EQ(outd[i], want) << "lane " << i;
   }
+}
+
+TEST_P(SimdTest, EvenLanesTakesEveryOtherElement) {
+  const SimdProbe& p = probe();
+  std::vector<float> f(2 * p.lanes_f32), out(p.lanes_f32);
+  for (size_t i = 0; i < f.size(); ++i) f[i] = 10.0f + i;
+  p.even_f32(f.data(), out.data());
+  for (int i = 0; i < p.lanes_f32; ++i) EXPECT_EQ(out[i], f[2 * i]);
+  std::vector<double> d(2 * p.lanes_f64), outd(p.lanes_f64);
+  for (size_t i = 0; i < d.size(); ++i) d[i] = -3.0 * i;
+  p.even_f64(d.data(), outd.data());
+  for (int i = 0; i < p.lanes_f64; ++i) EXPECT_EQ(outd[i], d[2 * i]);
 }
 
 TEST_P(SimdTest, TransposeSwapsRowsAndColumns) {
