@@ -1,5 +1,7 @@
 // This machine's roofline: the FMA peak (one and two threads, AVX-512 and
-// AVX2) and the memory bandwidth (read, copy, copy with non-temporal stores)
+// AVX2), the rate of FMAs that each need one unaligned load from L1 (the
+// ceiling of any direct stencil whose taps cannot share a loaded vector, such
+// as an oblique oriented conv) and the memory bandwidth (read, copy, copy with non-temporal stores)
 // for a buffer the size of one Table-5 tensor (24 MiB) and one far larger than
 // any cache (1 GiB). oriented_bench's GFLOP/s and GB/s are read against these.
 //
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "backends/cpu/isa.h"
 #include "benchmark/benchmark.h"
@@ -49,6 +52,14 @@ __attribute__((target("avx2,fma"))) float FmaLoopAvx2(int64_t rounds) {
   return out[0] + out[7];
 }
 
+// One thread, and one per hardware thread of the machine (its whole peak).
+void OneAndAllCores(benchmark::internal::Benchmark* b) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  b->Threads(1);
+  if (cores > 1) b->Threads(cores);
+  b->UseRealTime();
+}
+
 void BM_FmaPeakF32(benchmark::State& state, cpu::Isa isa) {
   if (static_cast<int>(cpu::DetectedIsa()) < static_cast<int>(isa)) {
     state.SkipWithError("instruction set not available");
@@ -61,17 +72,75 @@ void BM_FmaPeakF32(benchmark::State& state, cpu::Isa isa) {
                                                       : FmaLoopAvx2(rounds));
   }
   const double flops = 2.0 * lanes * kChains * rounds;
+  // Counters are summed over threads and the iteration count already is the
+  // sum: average over threads, or two threads would count every flop twice.
   state.counters["GFLOP/s"] = benchmark::Counter(
-      flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+      flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
+                        benchmark::Counter::kAvgThreads);
 }
-BENCHMARK_CAPTURE(BM_FmaPeakF32, avx512, cpu::Isa::kAvx512)
-    ->Threads(1)
-    ->Threads(2)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_FmaPeakF32, avx2, cpu::Isa::kAvx2)
-    ->Threads(1)
-    ->Threads(2)
-    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_FmaPeakF32, avx512, cpu::Isa::kAvx512)->Apply(OneAndAllCores);
+BENCHMARK_CAPTURE(BM_FmaPeakF32, avx2, cpu::Isa::kAvx2)->Apply(OneAndAllCores);
+
+// One FMA per unaligned load, the loads walking an L1-resident row at a
+// one-float offset (so AVX-512 loads split cache lines as a stencil's do).
+constexpr int64_t kStencilFloats = 2048;
+
+__attribute__((target("avx512f"))) float LoadFmaLoopAvx512(const float* row,
+                                                          int64_t rounds) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_setzero_ps();
+  const __m512 w = _mm512_set1_ps(0.999f);
+  for (int64_t r = 0; r < rounds; ++r) {
+    const float* p = row + 1 + (r % 8) * kChains * 16;
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) {
+      acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(p + 16 * i), w, acc[i]);
+    }
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) float LoadFmaLoopAvx2(const float* row,
+                                                       int64_t rounds) {
+  __m256 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm256_setzero_ps();
+  const __m256 w = _mm256_set1_ps(0.999f);
+  for (int64_t r = 0; r < rounds; ++r) {
+    const float* p = row + 1 + (r % 8) * kChains * 8;
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) {
+      acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(p + 8 * i), w, acc[i]);
+    }
+  }
+  alignas(32) float out[8];
+  __m256 s = acc[0];
+  for (int i = 1; i < kChains; ++i) s = _mm256_add_ps(s, acc[i]);
+  _mm256_store_ps(out, s);
+  return out[0] + out[7];
+}
+
+void BM_LoadFmaF32(benchmark::State& state, cpu::Isa isa) {
+  if (static_cast<int>(cpu::DetectedIsa()) < static_cast<int>(isa)) {
+    state.SkipWithError("instruction set not available");
+    return;
+  }
+  alignas(64) float row[kStencilFloats] = {};
+  const int lanes = isa == cpu::Isa::kAvx512 ? 16 : 8;
+  const int64_t rounds = kFmaPerIteration / kChains;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(isa == cpu::Isa::kAvx512
+                                 ? LoadFmaLoopAvx512(row, rounds)
+                                 : LoadFmaLoopAvx2(row, rounds));
+  }
+  const double flops = 2.0 * lanes * kChains * rounds;
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
+                        benchmark::Counter::kAvgThreads);
+}
+BENCHMARK_CAPTURE(BM_LoadFmaF32, avx512, cpu::Isa::kAvx512)->Apply(OneAndAllCores);
+BENCHMARK_CAPTURE(BM_LoadFmaF32, avx2, cpu::Isa::kAvx2)->Apply(OneAndAllCores);
 
 // Two buffers per size, shared by the benchmark's threads (each takes its
 // slice); allocated and touched once.
@@ -131,11 +200,13 @@ void BM_Memory(benchmark::State& state, Traffic traffic) {
   const double moved =
       static_cast<double>(slice) * 4 * (traffic == Traffic::kRead ? 1 : 2);
   state.counters["GB/s"] = benchmark::Counter(
-      moved * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+      moved * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
+                        benchmark::Counter::kAvgThreads);
 }
 
 void Sizes(benchmark::internal::Benchmark* b) {
-  b->Arg(24)->Arg(1024)->ArgName("MiB")->Threads(1)->Threads(2)->UseRealTime();
+  b->Arg(24)->Arg(1024)->ArgName("MiB");
+  OneAndAllCores(b);
 }
 BENCHMARK_CAPTURE(BM_Memory, read, Traffic::kRead)->Apply(Sizes);
 BENCHMARK_CAPTURE(BM_Memory, copy, Traffic::kCopy)->Apply(Sizes);
