@@ -1,9 +1,10 @@
 // This machine's roofline: the FMA peak (one and two threads, AVX-512 and
 // AVX2), the rate of FMAs that each need one unaligned load from L1 (the
 // ceiling of any direct stencil whose taps cannot share a loaded vector, such
-// as an oblique oriented conv) and the memory bandwidth (read, copy, copy with non-temporal stores)
-// for a buffer the size of one Table-5 tensor (24 MiB) and one far larger than
-// any cache (1 GiB). oriented_bench's GFLOP/s and GB/s are read against these.
+// as an oblique oriented conv) and the memory bandwidth (read, copy, copy with
+// non-temporal stores) for a buffer the size of one Table-5 tensor (24 MiB) and
+// one far larger than any cache (1 GiB). oriented_bench's GFLOP/s and GB/s are
+// read against these.
 //
 //   ./bazelw run -c opt //bench:machine_limits
 
@@ -78,7 +79,8 @@ void BM_FmaPeakF32(benchmark::State& state, cpu::Isa isa) {
       flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
                         benchmark::Counter::kAvgThreads);
 }
-BENCHMARK_CAPTURE(BM_FmaPeakF32, avx512, cpu::Isa::kAvx512)->Apply(OneAndAllCores);
+BENCHMARK_CAPTURE(BM_FmaPeakF32, avx512, cpu::Isa::kAvx512)
+    ->Apply(OneAndAllCores);
 BENCHMARK_CAPTURE(BM_FmaPeakF32, avx2, cpu::Isa::kAvx2)->Apply(OneAndAllCores);
 
 // One FMA per unaligned load, the loads walking an L1-resident row at a
@@ -86,7 +88,7 @@ BENCHMARK_CAPTURE(BM_FmaPeakF32, avx2, cpu::Isa::kAvx2)->Apply(OneAndAllCores);
 constexpr int64_t kStencilFloats = 2048;
 
 __attribute__((target("avx512f"))) float LoadFmaLoopAvx512(const float* row,
-                                                          int64_t rounds) {
+                                                           int64_t rounds) {
   __m512 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_setzero_ps();
   const __m512 w = _mm512_set1_ps(0.999f);
@@ -103,7 +105,7 @@ __attribute__((target("avx512f"))) float LoadFmaLoopAvx512(const float* row,
 }
 
 __attribute__((target("avx2,fma"))) float LoadFmaLoopAvx2(const float* row,
-                                                       int64_t rounds) {
+                                                          int64_t rounds) {
   __m256 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm256_setzero_ps();
   const __m256 w = _mm256_set1_ps(0.999f);
@@ -139,7 +141,8 @@ void BM_LoadFmaF32(benchmark::State& state, cpu::Isa isa) {
       flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
                         benchmark::Counter::kAvgThreads);
 }
-BENCHMARK_CAPTURE(BM_LoadFmaF32, avx512, cpu::Isa::kAvx512)->Apply(OneAndAllCores);
+BENCHMARK_CAPTURE(BM_LoadFmaF32, avx512, cpu::Isa::kAvx512)
+    ->Apply(OneAndAllCores);
 BENCHMARK_CAPTURE(BM_LoadFmaF32, avx2, cpu::Isa::kAvx2)->Apply(OneAndAllCores);
 
 // Two buffers per size, shared by the benchmark's threads (each takes its

@@ -3,7 +3,7 @@
 
 // Dense N-D convolution (N = 1, 2, 3), exactly torch.nn.functional.conv{N}d
 // with zero padding: the second half of DCLS (construct a dense kernel, then
-// convolve). docs/ops.md#dense-conv.
+// convolve). docs/ops.md ("Dense convolution").
 
 #include <cstdint>
 #include <optional>

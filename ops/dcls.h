@@ -4,7 +4,7 @@
 // DCLS, dilated convolution with learnable spacings (seed 002): K weights at
 // learnable real positions inside an S_1 x ... x S_M box are interpolated into
 // a dense kernel, which is then used by an ordinary convolution.
-// docs/ops.md#dcls.
+// docs/ops.md ("DCLS").
 
 #include <cstdint>
 #include <optional>
@@ -28,7 +28,7 @@ namespace tapconv {
 struct DclsArgs {
   SpatialDims dense_kernel_size;
   // S per learnable axis. Odd sizes keep the centre a grid point; with even S,
-  // P = 0 sits half a cell past the box's middle (docs/ops.md#dcls).
+  // P = 0 sits half a cell past the box's middle (docs/ops.md, "DCLS").
   SpatialDims dilated_kernel_size;
   DclsInterpolation interpolation = DclsInterpolation::kBilinear;
   DclsAxisOrder axis_order = DclsAxisOrder::kNatural;

@@ -3,11 +3,13 @@
 
 #include <cstdint>
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace tapconv {
 
-// Where a tensor's memory lives. kCpu is host memory, read by the reference and cpu backends.
+// Where a tensor's memory lives. kCpu is host memory, read by the reference and
+// cpu backends.
 enum class DeviceKind : uint8_t { kCpu, kCuda, kHip };
 
 struct Device {

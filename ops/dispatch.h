@@ -7,11 +7,12 @@
 
 namespace tapconv {
 
-// The tail of every ops:: entry point, after validation: pick the backend for `device` (or the
-// one ctx names) and run `call(backend)`.
+// The tail of every ops:: entry point, after validation: pick the backend for
+// `device` (or the one ctx names) and run `call(backend)`.
 template <typename Call>
 absl::Status Dispatch(const Device& device, const ExecContext& ctx, Call call) {
-  TAPCONV_ASSIGN_OR_RETURN(const Backend* backend, BackendRegistry::Global().Select(device, ctx));
+  TAPCONV_ASSIGN_OR_RETURN(const Backend* backend,
+                           BackendRegistry::Global().Select(device, ctx));
   return call(*backend);
 }
 

@@ -1,7 +1,7 @@
-#include "absl/strings/string_view.h"
 #include "ops/dtype.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "ops/device.h"
 
 namespace tapconv {

@@ -3,12 +3,13 @@
 
 #include <cstddef>
 #include <cstdint>
+
 #include "absl/strings/string_view.h"
 
 namespace tapconv {
 
-// Element types a TensorRef can hold. Floating types are the data types of the ops; integer
-// types are for index tensors (path permutations).
+// Element types a TensorRef can hold. Floating types are the data types of the
+// ops; integer types are for index tensors (path permutations).
 enum class DType : uint8_t { kF16, kBF16, kF32, kF64, kI32, kI64 };
 
 constexpr size_t SizeOf(DType dtype) {
@@ -27,13 +28,16 @@ constexpr size_t SizeOf(DType dtype) {
 }
 
 constexpr bool IsFloating(DType dtype) {
-  return dtype == DType::kF16 || dtype == DType::kBF16 || dtype == DType::kF32 ||
-         dtype == DType::kF64;
+  return dtype == DType::kF16 || dtype == DType::kBF16 ||
+         dtype == DType::kF32 || dtype == DType::kF64;
 }
 
-constexpr bool IsInteger(DType dtype) { return dtype == DType::kI32 || dtype == DType::kI64; }
+constexpr bool IsInteger(DType dtype) {
+  return dtype == DType::kI32 || dtype == DType::kI64;
+}
 
-// Unit roundoff of the type's significand (2^-p): the scale of one rounding error.
+// Unit roundoff of the type's significand (2^-p): the scale of one rounding
+// error.
 constexpr double UnitRoundoff(DType dtype) {
   switch (dtype) {
     case DType::kF16:

@@ -3,7 +3,7 @@
 
 // Oriented 1D depthwise convolution (seed 000): every channel c convolves with
 // K taps laid on a line at angle theta[c]. Exact semantics and formulas:
-// docs/ops.md#oriented-conv.
+// docs/ops.md ("Oriented 1D depthwise convolution").
 
 #include <cstdint>
 #include <optional>

@@ -3,7 +3,8 @@
 
 // Path convolution (seed 001): pixels are read along P space-filling paths and
 // convolved in 1D. A path is a permutation perm[p, l] = r*W + c of the H*W
-// pixels; inv is its inverse (inv[p, perm[p, l]] = l). docs/ops.md#path-ops.
+// pixels; inv is its inverse (inv[p, perm[p, l]] = l). docs/ops.md ("Path
+// ops").
 
 #include <cstdint>
 #include <optional>

@@ -36,8 +36,8 @@ Dims ContiguousStrides(absl::Span<const int64_t> shape) {
   return strides;
 }
 
-TensorRef MakeTensorRef(void* data, DType dtype, absl::Span<const int64_t> shape,
-                        Device device) {
+TensorRef MakeTensorRef(void* data, DType dtype,
+                        absl::Span<const int64_t> shape, Device device) {
   TensorRef t;
   t.data = data;
   t.dtype = dtype;

@@ -14,10 +14,10 @@ namespace tapconv::gpu {
 namespace {
 
 Status Error(cudaError_t e, const std::string& what) {
-  return Status::Error(e == cudaErrorMemoryAllocation ? Code::kResourceExhausted
-                                                      : Code::kInternal,
-                       what + ": " + cudaGetErrorName(e) + " (" +
-                           cudaGetErrorString(e) + ")");
+  return Status::Error(
+      e == cudaErrorMemoryAllocation ? Code::kResourceExhausted
+                                     : Code::kInternal,
+      what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
 
 // Makes `device` current for the scope.
@@ -29,7 +29,8 @@ class DeviceGuard {
   }
   ~DeviceGuard() {
     int now = -1;
-    if (previous_ >= 0 && cudaGetDevice(&now) == cudaSuccess && now != previous_)
+    if (previous_ >= 0 && cudaGetDevice(&now) == cudaSuccess &&
+        now != previous_)
       cudaSetDevice(previous_);
   }
   cudaError_t error() const { return error_; }
@@ -83,11 +84,11 @@ Status CudaKernels::Probe(int* device_count) const {
   const cudaError_t e = cudaGetDeviceCount(device_count);
   if (e != cudaSuccess) {
     *device_count = 0;
-    return Status::Error(Code::kFailedPrecondition,
-                         std::string("no usable CUDA device: cudaGetDeviceCount "
-                                     "returned ") +
-                             cudaGetErrorName(e) + " (" + cudaGetErrorString(e) +
-                             ")");
+    return Status::Error(
+        Code::kFailedPrecondition,
+        std::string("no usable CUDA device: cudaGetDeviceCount "
+                    "returned ") +
+            cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
   }
   return Status::Ok();
 }
@@ -103,7 +104,8 @@ Status CudaKernels::Allocate(int device, size_t bytes, void** pointer) const {
   *pointer = nullptr;
   if (bytes == 0) return Status::Ok();
   DeviceGuard guard(device);
-  if (guard.error() != cudaSuccess) return Error(guard.error(), "cudaSetDevice");
+  if (guard.error() != cudaSuccess)
+    return Error(guard.error(), "cudaSetDevice");
   const cudaError_t e = cudaMalloc(pointer, bytes);
   if (e != cudaSuccess) {
     return Error(e, "cudaMalloc of " + std::to_string(bytes) + " bytes");

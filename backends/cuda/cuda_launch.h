@@ -32,15 +32,15 @@ __global__ void __launch_bounds__(kMaxBlockThreads)
 }
 
 inline Status CudaError(cudaError_t e, const std::string& what) {
-  return Status::Error(e == cudaErrorMemoryAllocation ? Code::kResourceExhausted
-                                                      : Code::kInternal,
-                       what + ": " + cudaGetErrorName(e) + " (" +
-                           cudaGetErrorString(e) + ")");
+  return Status::Error(
+      e == cudaErrorMemoryAllocation ? Code::kResourceExhausted
+                                     : Code::kInternal,
+      what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
 
-#define TAPCONV_CUDA_CHECK(call, what)                   \
-  do {                                                   \
-    const cudaError_t _cuda_e = (call);                  \
+#define TAPCONV_CUDA_CHECK(call, what)                           \
+  do {                                                           \
+    const cudaError_t _cuda_e = (call);                          \
     if (_cuda_e != cudaSuccess) return CudaError(_cuda_e, what); \
   } while (0)
 
@@ -90,7 +90,8 @@ class CudaRuntime {
     }
   }
   Status Zero(void* p, size_t bytes) {
-    TAPCONV_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_), "cudaMemsetAsync");
+    TAPCONV_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_),
+                       "cudaMemsetAsync");
     return Status::Ok();
   }
 
@@ -99,9 +100,9 @@ class CudaRuntime {
                 const char* name) {
     if (tiles <= 0) return Status::Ok();
     if (threads <= 0 || threads > kMaxBlockThreads) {
-      return Status::Error(Code::kInternal,
-                           std::string(name) + ": bad block size " +
-                               std::to_string(threads));
+      return Status::Error(
+          Code::kInternal,
+          std::string(name) + ": bad block size " + std::to_string(threads));
     }
     if (smem > info_.smem_per_block_optin) {
       return Status::Error(

@@ -221,15 +221,16 @@ absl::Status Run(Pass pass, const ConvProblem& p, const gpu::LaunchEnv& env,
     }
     return CudnnError(lib, status, what);
   };
-#define TAPCONV_CUDNN_TRY(call, what)                    \
-  do {                                                   \
-    absl::Status _s = check((call), what);               \
-    if (!_s.ok() || *declined) return _s;                \
+#define TAPCONV_CUDNN_TRY(call, what)      \
+  do {                                     \
+    absl::Status _s = check((call), what); \
+    if (!_s.ok() || *declined) return _s;  \
   } while (0)
   TAPCONV_CUDNN_TRY(lib.cudnnCreateTensorDescriptor(&d.x), "descriptor");
   TAPCONV_CUDNN_TRY(lib.cudnnCreateTensorDescriptor(&d.y), "descriptor");
   TAPCONV_CUDNN_TRY(lib.cudnnCreateFilterDescriptor(&d.w), "descriptor");
-  TAPCONV_CUDNN_TRY(lib.cudnnCreateConvolutionDescriptor(&d.conv), "descriptor");
+  TAPCONV_CUDNN_TRY(lib.cudnnCreateConvolutionDescriptor(&d.conv),
+                    "descriptor");
   TAPCONV_CUDNN_TRY(lib.cudnnSetTensorNdDescriptor(d.x, data, nd, xd.data(),
                                                    Strides(xd).data()),
                     "x descriptor");
@@ -243,9 +244,9 @@ absl::Status Run(Pass pass, const ConvProblem& p, const gpu::LaunchEnv& env,
                         d.conv, nd - 2, pad.data(), stride.data(), dil.data(),
                         CUDNN_CROSS_CORRELATION, compute),
                     "convolution descriptor");
-  TAPCONV_CUDNN_TRY(lib.cudnnSetConvolutionGroupCount(
-                        d.conv, static_cast<int>(p.groups)),
-                    "group count");
+  TAPCONV_CUDNN_TRY(
+      lib.cudnnSetConvolutionGroupCount(d.conv, static_cast<int>(p.groups)),
+      "group count");
   TAPCONV_CUDNN_TRY(lib.cudnnSetConvolutionMathType(d.conv, math), "math type");
 
   const std::string key = absl::StrCat(
@@ -265,21 +266,22 @@ absl::Status Run(Pass pass, const ConvProblem& p, const gpu::LaunchEnv& env,
                         "algorithm search");
       c = Pick(perf, returned);
     } else if (pass == Pass::kBackwardData) {
-      cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-      TAPCONV_CUDNN_TRY(lib.cudnnFindConvolutionBackwardDataAlgorithm(
-                            handle, d.w, d.y, d.conv, d.x,
-                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned,
-                            perf),
-                        "algorithm search");
+      cudnnConvolutionBwdDataAlgoPerf_t
+          perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+      TAPCONV_CUDNN_TRY(
+          lib.cudnnFindConvolutionBackwardDataAlgorithm(
+              handle, d.w, d.y, d.conv, d.x,
+              CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf),
+          "algorithm search");
       c = Pick(perf, returned);
     } else {
       cudnnConvolutionBwdFilterAlgoPerf_t
           perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-      TAPCONV_CUDNN_TRY(lib.cudnnFindConvolutionBackwardFilterAlgorithm(
-                            handle, d.x, d.y, d.conv, d.w,
-                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned,
-                            perf),
-                        "algorithm search");
+      TAPCONV_CUDNN_TRY(
+          lib.cudnnFindConvolutionBackwardFilterAlgorithm(
+              handle, d.x, d.y, d.conv, d.w,
+              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, perf),
+          "algorithm search");
       c = Pick(perf, returned);
     }
     found = cache.choices.emplace(key, c).first;
@@ -296,9 +298,10 @@ absl::Status Run(Pass pass, const ConvProblem& p, const gpu::LaunchEnv& env,
   cudaStream_t stream = static_cast<cudaStream_t>(env.stream);
   void* workspace = nullptr;
   if (choice.workspace > 0) {
-    const cudaError_t e = info->stream_ordered_alloc
-                              ? cudaMallocAsync(&workspace, choice.workspace, stream)
-                              : cudaMalloc(&workspace, choice.workspace);
+    const cudaError_t e =
+        info->stream_ordered_alloc
+            ? cudaMallocAsync(&workspace, choice.workspace, stream)
+            : cudaMalloc(&workspace, choice.workspace);
     if (e != cudaSuccess) {
       return absl::ResourceExhaustedError(
           absl::StrCat("cuDNN workspace of ", choice.workspace,

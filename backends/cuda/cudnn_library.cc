@@ -16,9 +16,8 @@ Library* Open() {
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("TAPCONV_CUDNN_LIBRARY"); env && *env)
     candidates.emplace_back(env);
-  candidates.insert(candidates.end(),
-                    {"libcudnn.so.9", "libcudnn.so",
-                     "/usr/local/cuda/lib64/libcudnn.so.9"});
+  candidates.insert(candidates.end(), {"libcudnn.so.9", "libcudnn.so",
+                                       "/usr/local/cuda/lib64/libcudnn.so.9"});
   void* handle = nullptr;
   std::string errors;
   for (const std::string& name : candidates) {
@@ -37,9 +36,10 @@ Library* Open() {
     return lib;
   }
   std::string missing;
-#define TAPCONV_CUDNN_LOAD(name)                                         \
+#define TAPCONV_CUDNN_LOAD(name)                                           \
   lib->name = reinterpret_cast<decltype(lib->name)>(dlsym(handle, #name)); \
-  if (lib->name == nullptr) missing += std::string(missing.empty() ? "" : ", ") + #name;
+  if (lib->name == nullptr)                                                \
+    missing += std::string(missing.empty() ? "" : ", ") + #name;
   TAPCONV_CUDNN_LOAD(cudnnGetVersion)
   TAPCONV_CUDNN_LOAD(cudnnGetErrorString)
   TAPCONV_CUDNN_LOAD(cudnnCreate)

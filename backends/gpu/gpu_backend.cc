@@ -446,8 +446,7 @@ absl::Status GpuBackend::PathScatter(const PathScatterIO& io,
                                      const ExecContext& ctx) const {
   TAPCONV_ASSIGN_OR_RETURN(const gpu::GpuKernels* k, Ready());
   PathShape s;
-  TAPCONV_RETURN_IF_ERROR(
-      ValidatePathScatter(io, &s, IndexCheck::kShapesOnly));
+  TAPCONV_RETURN_IF_ERROR(ValidatePathScatter(io, &s, IndexCheck::kShapesOnly));
   gpu::PathProblem p = PathProblemOf(s, io.x.dtype, io.inv.dtype);
   p.y_in = io.y.data;
   p.inv = io.inv.data;
@@ -462,8 +461,7 @@ absl::Status GpuBackend::PathConvForward(const PathConvArgs& args,
   PathConvShape s;
   TAPCONV_RETURN_IF_ERROR(
       ValidatePathConvForward(args, io, &s, IndexCheck::kShapesOnly));
-  gpu::PathProblem p =
-      PathConvProblemOf(args, s, io.x.dtype, io.perm.dtype);
+  gpu::PathProblem p = PathConvProblemOf(args, s, io.x.dtype, io.perm.dtype);
   p.x = io.x.data;
   p.perm = io.perm.data;
   p.weight = io.weight.data;
@@ -479,8 +477,7 @@ absl::Status GpuBackend::PathConvBackwardInput(
   PathConvShape s;
   TAPCONV_RETURN_IF_ERROR(
       ValidatePathConvBackwardInput(args, io, &s, IndexCheck::kShapesOnly));
-  gpu::PathProblem p =
-      PathConvProblemOf(args, s, io.dx.dtype, io.inv.dtype);
+  gpu::PathProblem p = PathConvProblemOf(args, s, io.dx.dtype, io.inv.dtype);
   p.dy = io.dy.data;
   p.inv = io.inv.data;
   p.weight = io.weight.data;
@@ -495,8 +492,7 @@ absl::Status GpuBackend::PathConvBackwardParams(
   PathConvShape s;
   TAPCONV_RETURN_IF_ERROR(
       ValidatePathConvBackwardParams(args, io, &s, IndexCheck::kShapesOnly));
-  gpu::PathProblem p =
-      PathConvProblemOf(args, s, io.x.dtype, io.perm.dtype);
+  gpu::PathProblem p = PathConvProblemOf(args, s, io.x.dtype, io.perm.dtype);
   p.dy = io.dy.data;
   p.x = io.x.data;
   p.perm = io.perm.data;

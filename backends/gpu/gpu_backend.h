@@ -23,8 +23,7 @@ class GpuBackend : public Backend {
  public:
   // Returns the kernels, or null with *why set (e.g. "libtapconv_hip.so not
   // found"). Called once, on first use.
-  using KernelLoader =
-      std::function<const gpu::GpuKernels*(std::string* why)>;
+  using KernelLoader = std::function<const gpu::GpuKernels*(std::string* why)>;
 
   GpuBackend(std::string name, DeviceKind kind, int priority,
              KernelLoader loader);

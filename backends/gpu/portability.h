@@ -1,10 +1,10 @@
 #ifndef TAPCONV_BACKENDS_GPU_PORTABILITY_H_
 #define TAPCONV_BACKENDS_GPU_PORTABILITY_H_
 
-// The thin layer that lets one kernel source compile three ways: as CUDA (nvcc),
-// as HIP (hipcc) and as plain host C++ (g++, for the emulation tests that run
-// every kernel's phases in host loops). Nothing here calls a vendor runtime:
-// launch code lives in backends/cuda and backends/hip.
+// The thin layer that lets one kernel source compile three ways: as CUDA
+// (nvcc), as HIP (hipcc) and as plain host C++ (g++, for the emulation tests
+// that run every kernel's phases in host loops). Nothing here calls a vendor
+// runtime: launch code lives in backends/cuda and backends/hip.
 //
 // 16-bit floats are plain bit containers converted in software, so the
 // emulation rounds exactly as the device does and neither cuda_fp16.h nor

@@ -5,7 +5,7 @@
 // launch is planned against. The tables are starting points chosen from each
 // architecture's published limits (registers, shared memory per SM, wave
 // width); they were not measured (no GPU was available when they were
-// written): docs/drafts/gpu.md says how to re-tune them with //bench:gpu_bench.
+// written): docs/gpu.md says how to re-tune them with //bench:gpu_bench.
 
 #include <cstddef>
 #include <cstdint>
@@ -48,7 +48,9 @@ inline const ArchTuning& TuningFor(const DeviceInfo& info) {
   static const ArchTuning kGfx1030{"gfx1030", 256, 256, 4, 2, 64};
   static const ArchTuning kDefault{"default", 256, 256, 4, 2, 64};
   const std::string& a = info.arch;
-  auto contains = [&a](const char* s) { return a.find(s) != std::string::npos; };
+  auto contains = [&a](const char* s) {
+    return a.find(s) != std::string::npos;
+  };
   if (contains("gfx90a") || contains("gfx908") || contains("gfx94"))
     return kGfx90a;
   if (contains("gfx10") || contains("gfx11")) return kGfx1030;
@@ -67,8 +69,8 @@ inline const ArchTuning& TuningFor(const DeviceInfo& info) {
 inline size_t SharedBudget(const DeviceInfo& info, const ArchTuning& tuning) {
   size_t per_sm = info.smem_per_sm / static_cast<size_t>(tuning.blocks_per_sm);
   per_sm = per_sm > 1024 ? per_sm - 1024 : per_sm;
-  size_t budget = info.smem_per_block_optin < per_sm ? info.smem_per_block_optin
-                                                     : per_sm;
+  size_t budget =
+      info.smem_per_block_optin < per_sm ? info.smem_per_block_optin : per_sm;
   // Never plan below the portable 16 KB unless the device itself has less.
   const size_t floor = info.smem_per_block_optin < 16384
                            ? info.smem_per_block_optin

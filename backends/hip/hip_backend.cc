@@ -80,10 +80,10 @@ const gpu::GpuKernels* LoadPlugin(std::string* why) {
     auto entry = reinterpret_cast<Entry>(dlsym(handle, "TapconvHipKernels"));
     if (entry != nullptr) return entry();
   }
-  *why = absl::StrCat("the HIP kernels (", kPlugin,
-                      ") are not installed; looked in: ",
-                      absl::StrJoin(tried, ", "),
-                      " and the loader path (set TAPCONV_HIP_PLUGIN)");
+  *why = absl::StrCat(
+      "the HIP kernels (", kPlugin,
+      ") are not installed; looked in: ", absl::StrJoin(tried, ", "),
+      " and the loader path (set TAPCONV_HIP_PLUGIN)");
   return nullptr;
 }
 

@@ -19,7 +19,8 @@ Status HipDeviceInfo(int device, const DeviceInfo** info);
 
 }  // namespace tapconv::gpu
 
-// The plugin's entry point, looked up with dlsym by backends/hip/hip_backend.cc.
+// The plugin's entry point, looked up with dlsym by
+// backends/hip/hip_backend.cc.
 extern "C" const tapconv::gpu::GpuKernels* TapconvHipKernels();
 
 #endif  // TAPCONV_BACKENDS_HIP_HIP_KERNELS_H_

@@ -32,16 +32,15 @@ __global__ void __launch_bounds__(kMaxBlockThreads)
 }
 
 inline Status HipError(hipError_t e, const std::string& what) {
-  return Status::Error(e == hipErrorOutOfMemory ? Code::kResourceExhausted
-                                                : Code::kInternal,
-                       what + ": " + hipGetErrorName(e) + " (" +
-                           hipGetErrorString(e) + ")");
+  return Status::Error(
+      e == hipErrorOutOfMemory ? Code::kResourceExhausted : Code::kInternal,
+      what + ": " + hipGetErrorName(e) + " (" + hipGetErrorString(e) + ")");
 }
 
-#define TAPCONV_HIP_CHECK(call, what)                             \
-  do {                                                            \
-    const hipError_t _hip_e = (call);                             \
-    if (_hip_e != hipSuccess) return HipError(_hip_e, what);      \
+#define TAPCONV_HIP_CHECK(call, what)                        \
+  do {                                                       \
+    const hipError_t _hip_e = (call);                        \
+    if (_hip_e != hipSuccess) return HipError(_hip_e, what); \
   } while (0)
 
 class HipRuntime {
@@ -89,9 +88,9 @@ class HipRuntime {
                 const char* name) {
     if (tiles <= 0) return Status::Ok();
     if (threads <= 0 || threads > kMaxBlockThreads) {
-      return Status::Error(Code::kInternal, std::string(name) +
-                                                ": bad block size " +
-                                                std::to_string(threads));
+      return Status::Error(
+          Code::kInternal,
+          std::string(name) + ": bad block size " + std::to_string(threads));
     }
     if (smem > info_.smem_per_block_optin) {
       return Status::Error(

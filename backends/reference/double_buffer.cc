@@ -60,7 +60,8 @@ std::vector<int64_t> LoadIndices(const TensorRef& t) {
   const int64_t n = t.numel();
   std::vector<int64_t> out(n);
   for (int64_t i = 0; i < n; ++i) {
-    out[i] = t.dtype == DType::kI32 ? t.data_as<const int32_t>()[i] : t.data_as<const int64_t>()[i];
+    out[i] = t.dtype == DType::kI32 ? t.data_as<const int32_t>()[i]
+                                    : t.data_as<const int64_t>()[i];
   }
   return out;
 }

@@ -1,8 +1,9 @@
 #ifndef TAPCONV_BACKENDS_REFERENCE_DOUBLE_BUFFER_H_
 #define TAPCONV_BACKENDS_REFERENCE_DOUBLE_BUFFER_H_
 
-// The reference backend computes on double copies of its (contiguous, host) tensors: load
-// converts any floating dtype to double, store rounds back to the tensor's dtype.
+// The reference backend computes on double copies of its (contiguous, host)
+// tensors: load converts any floating dtype to double, store rounds back to the
+// tensor's dtype.
 
 #include <cstdint>
 #include <vector>

@@ -1,9 +1,10 @@
 #ifndef TAPCONV_BACKENDS_REFERENCE_REFERENCE_BACKEND_H_
 #define TAPCONV_BACKENDS_REFERENCE_REFERENCE_BACKEND_H_
 
-// The oracle: every op as the obvious loops over its formula (docs/ops.md), accumulating in
-// double, for every floating dtype (16-bit ones are converted on load and rounded on store).
-// Never optimised: its only job is to be evidently right.
+// The oracle: every op as the obvious loops over its formula (docs/ops.md),
+// accumulating in double, for every floating dtype (16-bit ones are converted
+// on load and rounded on store). Never optimised: its only job is to be
+// evidently right.
 
 #include "absl/strings/string_view.h"
 #include "ops/backend.h"
@@ -16,41 +17,49 @@ class ReferenceBackend final : public Backend {
   DeviceKind device_kind() const override { return DeviceKind::kCpu; }
   int priority() const override { return 0; }
 
-  absl::Status OrientedConvForward(const OrientedConvArgs& args, const OrientedConvForwardIO& io,
+  absl::Status OrientedConvForward(const OrientedConvArgs& args,
+                                   const OrientedConvForwardIO& io,
                                    const ExecContext& ctx) const override;
   absl::Status OrientedConvBackwardInput(const OrientedConvArgs& args,
                                          const OrientedConvBackwardInputIO& io,
                                          const ExecContext& ctx) const override;
-  absl::Status OrientedConvBackwardParams(const OrientedConvArgs& args,
-                                          const OrientedConvBackwardParamsIO& io,
-                                          const ExecContext& ctx) const override;
+  absl::Status OrientedConvBackwardParams(
+      const OrientedConvArgs& args, const OrientedConvBackwardParamsIO& io,
+      const ExecContext& ctx) const override;
 
   absl::Status ConvNdForward(const ConvNdArgs& args, const ConvNdForwardIO& io,
                              const ExecContext& ctx) const override;
-  absl::Status ConvNdBackwardInput(const ConvNdArgs& args, const ConvNdBackwardInputIO& io,
+  absl::Status ConvNdBackwardInput(const ConvNdArgs& args,
+                                   const ConvNdBackwardInputIO& io,
                                    const ExecContext& ctx) const override;
-  absl::Status ConvNdBackwardParams(const ConvNdArgs& args, const ConvNdBackwardParamsIO& io,
+  absl::Status ConvNdBackwardParams(const ConvNdArgs& args,
+                                    const ConvNdBackwardParamsIO& io,
                                     const ExecContext& ctx) const override;
 
   absl::Status DclsConstruct(const DclsArgs& args, const DclsConstructIO& io,
                              const ExecContext& ctx) const override;
-  absl::Status DclsConstructBackward(const DclsArgs& args, const DclsConstructBackwardIO& io,
+  absl::Status DclsConstructBackward(const DclsArgs& args,
+                                     const DclsConstructBackwardIO& io,
                                      const ExecContext& ctx) const override;
   absl::Status DclsDepthwiseForward(const DclsDepthwiseArgs& args,
                                     const DclsDepthwiseForwardIO& io,
                                     const ExecContext& ctx) const override;
-  absl::Status DclsDepthwiseBackwardInput(const DclsDepthwiseArgs& args,
-                                          const DclsDepthwiseBackwardInputIO& io,
-                                          const ExecContext& ctx) const override;
-  absl::Status DclsDepthwiseBackwardParams(const DclsDepthwiseArgs& args,
-                                           const DclsDepthwiseBackwardParamsIO& io,
-                                           const ExecContext& ctx) const override;
+  absl::Status DclsDepthwiseBackwardInput(
+      const DclsDepthwiseArgs& args, const DclsDepthwiseBackwardInputIO& io,
+      const ExecContext& ctx) const override;
+  absl::Status DclsDepthwiseBackwardParams(
+      const DclsDepthwiseArgs& args, const DclsDepthwiseBackwardParamsIO& io,
+      const ExecContext& ctx) const override;
 
-  absl::Status PathGather(const PathGatherIO& io, const ExecContext& ctx) const override;
-  absl::Status PathScatter(const PathScatterIO& io, const ExecContext& ctx) const override;
-  absl::Status PathConvForward(const PathConvArgs& args, const PathConvForwardIO& io,
+  absl::Status PathGather(const PathGatherIO& io,
+                          const ExecContext& ctx) const override;
+  absl::Status PathScatter(const PathScatterIO& io,
+                           const ExecContext& ctx) const override;
+  absl::Status PathConvForward(const PathConvArgs& args,
+                               const PathConvForwardIO& io,
                                const ExecContext& ctx) const override;
-  absl::Status PathConvBackwardInput(const PathConvArgs& args, const PathConvBackwardInputIO& io,
+  absl::Status PathConvBackwardInput(const PathConvArgs& args,
+                                     const PathConvBackwardInputIO& io,
                                      const ExecContext& ctx) const override;
   absl::Status PathConvBackwardParams(const PathConvArgs& args,
                                       const PathConvBackwardParamsIO& io,

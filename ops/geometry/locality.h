@@ -3,7 +3,7 @@
 
 // How well a path keeps 2D neighbours close in 1D (upstream search.py's
 // measure, computed in O(H*W) through the inverse permutation instead of
-// upstream's O((H*W)^2) list.index). docs/ops.md#locality.
+// upstream's O((H*W)^2) list.index). docs/ops.md ("Locality").
 
 #include <cstdint>
 #include <vector>

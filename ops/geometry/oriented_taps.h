@@ -4,7 +4,7 @@
 // Where the K taps of an oriented 1D kernel land, relative to the output's
 // centre pixel. Tap k (0 <= k < K) has signed index j = k - K/2; rows grow
 // downwards, so a positive angle turns the horizontal kernel counter-clockwise
-// on screen. docs/ops.md#tap-rules.
+// on screen. docs/ops.md ("Tap rules").
 
 #include <cmath>
 #include <cstdint>

@@ -3,7 +3,7 @@
 
 // Space-filling paths over an H x W image, as permutations of its pixels, and
 // path shifting. A path is perm[l] = r*W + c: the pixel visited at step l.
-// docs/ops.md#paths.
+// docs/ops.md ("Paths").
 
 #include <cstdint>
 #include <string>

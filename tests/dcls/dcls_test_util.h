@@ -4,7 +4,7 @@
 // Helpers for the DCLS and dense-conv tests: the six kernel layouts, random
 // parameters that keep away from the interpolants' kinks, and independent
 // naive implementations (full-box loops written from the formulas in
-// docs/drafts/dcls.md, sharing no code with the library) used as oracles.
+// docs/ops.md ("DCLS"), sharing no code with the library) used as oracles.
 
 #include <cstdint>
 #include <optional>

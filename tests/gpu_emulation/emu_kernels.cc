@@ -15,8 +15,8 @@
 namespace tapconv::gpu {
 namespace {
 
-DeviceInfo Nvidia(const char* arch, int major, int minor, int sms,
-                  size_t optin, size_t per_sm) {
+DeviceInfo Nvidia(const char* arch, int major, int minor, int sms, size_t optin,
+                  size_t per_sm) {
   DeviceInfo d;
   d.arch = arch;
   d.major = major;
@@ -88,7 +88,8 @@ Status EmuKernels::Info(int, DeviceInfo* info) const {
 }
 Status EmuKernels::Allocate(int, size_t bytes, void** pointer) const {
   *pointer = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
-  if (*pointer == nullptr) return Status::Error(Code::kResourceExhausted, "oom");
+  if (*pointer == nullptr)
+    return Status::Error(Code::kResourceExhausted, "oom");
   return Status::Ok();
 }
 void EmuKernels::Free(int, void* pointer) const { std::free(pointer); }

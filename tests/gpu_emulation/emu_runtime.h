@@ -21,8 +21,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/gpu/gpu_api.h"
@@ -86,14 +86,14 @@ class EmuRuntime {
     Control().launched.emplace_back(name);
     if (tiles <= 0) return Status::Ok();
     if (threads <= 0 || threads > kMaxBlockThreads) {
-      return Status::Error(Code::kInternal, std::string(name) +
-                                                ": bad block size " +
-                                                std::to_string(threads));
+      return Status::Error(
+          Code::kInternal,
+          std::string(name) + ": bad block size " + std::to_string(threads));
     }
     if (smem > profile_.info.smem_per_block_optin) {
-      return Status::Error(Code::kInternal,
-                           std::string(name) + " needs " +
-                               std::to_string(smem) + " bytes of shared memory");
+      return Status::Error(Code::kInternal, std::string(name) + " needs " +
+                                                std::to_string(smem) +
+                                                " bytes of shared memory");
     }
     const EmuControl& control = Control();
     const bool filtered = tiles > control.filter_above && control.keep;

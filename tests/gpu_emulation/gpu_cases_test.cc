@@ -63,8 +63,8 @@ TEST_P(GpuCasesTest, MatchesReferenceAndRepeats) {
   const Backend* backend = BackendRegistry::Global().Find(p.backend);
   ASSERT_NE(backend, nullptr) << "backend '" << p.backend << "' is not linked";
   if (!backend->available()) {
-    GTEST_SKIP() << p.backend << " is not available here: "
-                 << backend->unavailable_reason();
+    GTEST_SKIP() << p.backend
+                 << " is not available here: " << backend->unavailable_reason();
   }
   const absl::StatusOr<Outputs> expected = c.run(ExecContext{"reference"});
   ASSERT_TRUE(expected.ok()) << "reference: " << expected.status();

@@ -13,9 +13,9 @@ void Append(std::vector<OpCase>& all, std::vector<OpCase> more) {
 }
 
 void OrientedExtra(std::vector<OpCase>& all) {
-  const std::vector<double> mixed = {0.0,        kPi / 8,    kPi / 4, 3 * kPi / 8,
-                                     kPi / 2,    0.3,        2.7,     -0.8,
-                                     5 * kPi / 8, 3 * kPi / 4};
+  const std::vector<double> mixed = {
+      0.0, kPi / 8, kPi / 4, 3 * kPi / 8, kPi / 2,
+      0.3, 2.7,     -0.8,    5 * kPi / 8, 3 * kPi / 4};
   // The stem of the detection backbones: 1344 x 1344, K = 31, stride 2. Large
   // enough that a full-width row band (upstream's tile) would exceed shared
   // memory on every GPU.
@@ -39,25 +39,39 @@ void OrientedExtra(std::vector<OpCase>& all) {
   const Shape shapes[] = {
       // Ragged sizes and every stride of the phase-split backward (1..4) and
       // beyond it (direct).
-      {2, 3, 100, 173, 15, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32, false},
-      {2, 3, 100, 173, 15, 2, 1, Layout::kNCHW, TapRule::kLine, DType::kF32, true},
-      {1, 4, 67, 45, 7, 3, 2, Layout::kNCHW, TapRule::kTrunc, DType::kF16, false},
-      {1, 4, 67, 45, 9, 4, 1, Layout::kNCHW, TapRule::kLine, DType::kBF16, false},
-      {1, 3, 37, 41, 11, 5, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32, true},
-      {1, 3, 37, 41, 5, 9, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32, false},
+      {2, 3, 100, 173, 15, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32,
+       false},
+      {2, 3, 100, 173, 15, 2, 1, Layout::kNCHW, TapRule::kLine, DType::kF32,
+       true},
+      {1, 4, 67, 45, 7, 3, 2, Layout::kNCHW, TapRule::kTrunc, DType::kF16,
+       false},
+      {1, 4, 67, 45, 9, 4, 1, Layout::kNCHW, TapRule::kLine, DType::kBF16,
+       false},
+      {1, 3, 37, 41, 11, 5, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32,
+       true},
+      {1, 3, 37, 41, 5, 9, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32,
+       false},
       // Channels last with many channels (channel-parallel threads).
-      {2, 37, 23, 19, 13, 1, 1, Layout::kNHWC, TapRule::kTrunc, DType::kF32, true},
-      {1, 40, 30, 31, 7, 2, 1, Layout::kNHWC, TapRule::kLine, DType::kF16, false},
+      {2, 37, 23, 19, 13, 1, 1, Layout::kNHWC, TapRule::kTrunc, DType::kF32,
+       true},
+      {1, 40, 30, 31, 7, 2, 1, Layout::kNHWC, TapRule::kLine, DType::kF16,
+       false},
       // Long kernels: K = 101, and K = 255 with dilation 3 (tiles shrink or
       // give way to the direct kernels on small shared memory).
-      {1, 2, 64, 80, 101, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32, false},
-      {1, 2, 50, 60, 255, 2, 3, Layout::kNCHW, TapRule::kLine, DType::kF32, false},
+      {1, 2, 64, 80, 101, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32,
+       false},
+      {1, 2, 50, 60, 255, 2, 3, Layout::kNCHW, TapRule::kLine, DType::kF32,
+       false},
       // K = 1, one channel, a wide single row and a tall single column.
-      {3, 1, 1, 517, 1, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32, true},
-      {3, 1, 300, 1, 31, 2, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF64, false},
+      {3, 1, 1, 517, 1, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32,
+       true},
+      {3, 1, 300, 1, 31, 2, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF64,
+       false},
       // Whole-plane tiles of the seed's benchmark sizes.
-      {2, 8, 56, 56, 31, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32, false},
-      {2, 8, 14, 14, 7, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kBF16, false},
+      {2, 8, 56, 56, 31, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kF32,
+       false},
+      {2, 8, 14, 14, 7, 1, 1, Layout::kNCHW, TapRule::kTrunc, DType::kBF16,
+       false},
   };
   int i = 0;
   for (const Shape& s : shapes) {
@@ -124,10 +138,21 @@ void DclsExtra(std::vector<OpCase>& all) {
     DType dtype;
   };
   const Depthwise depthwise[] = {
-      {{2, 5, 41, 38}, {}, {23, 23}, ConvNdArgs{{2}, {11}, {1}, 5}, DType::kF32},
-      {{1, 3, 30, 29}, {}, {7, 9}, ConvNdArgs{{1}, {6, 8}, {2}, 3}, DType::kF16},
+      {{2, 5, 41, 38},
+       {},
+       {23, 23},
+       ConvNdArgs{{2}, {11}, {1}, 5},
+       DType::kF32},
+      {{1, 3, 30, 29},
+       {},
+       {7, 9},
+       ConvNdArgs{{1}, {6, 8}, {2}, 3},
+       DType::kF16},
       {{2, 3, 9, 40}, {3}, {11}, ConvNdArgs{{1}, {1, 5}, {1}, 3}, DType::kF32},
-      {{1, 2, 8, 9, 10}, {2}, {3, 5}, ConvNdArgs{{2, 1, 1}, {1, 1, 2}, {1}, 2},
+      {{1, 2, 8, 9, 10},
+       {2},
+       {3, 5},
+       ConvNdArgs{{2, 1, 1}, {1, 1, 2}, {1}, 2},
        DType::kF64},
   };
   for (const Depthwise& d : depthwise) {

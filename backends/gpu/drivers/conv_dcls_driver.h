@@ -13,10 +13,9 @@ namespace tapconv::gpu {
 
 template <class RT, typename T>
 Status ConvForwardTyped(RT& rt, const ConvProblem& p) {
-  ConvForwardBody<T> body{static_cast<const T*>(p.x),
-                          static_cast<const T*>(p.weight),
-                          static_cast<const T*>(p.bias), static_cast<T*>(p.y),
-                          ConvGeometry::Of(p)};
+  ConvForwardBody<T> body{
+      static_cast<const T*>(p.x), static_cast<const T*>(p.weight),
+      static_cast<const T*>(p.bias), static_cast<T*>(p.y), ConvGeometry::Of(p)};
   const ConvGeometry& g = body.g;
   return LaunchElementwise(rt, body, g.batch * g.out_channels * g.out_volume(),
                            "conv_fprop_direct");
@@ -24,9 +23,9 @@ Status ConvForwardTyped(RT& rt, const ConvProblem& p) {
 
 template <class RT, typename T>
 Status ConvBackwardInputTyped(RT& rt, const ConvProblem& p) {
-  ConvBackwardInputBody<T> body{
-      static_cast<const T*>(p.dy), static_cast<const T*>(p.weight),
-      static_cast<T*>(p.dx), ConvGeometry::Of(p)};
+  ConvBackwardInputBody<T> body{static_cast<const T*>(p.dy),
+                                static_cast<const T*>(p.weight),
+                                static_cast<T*>(p.dx), ConvGeometry::Of(p)};
   const ConvGeometry& g = body.g;
   return LaunchElementwise(rt, body, g.batch * g.in_channels * g.in_volume(),
                            "conv_dgrad_direct");
@@ -111,7 +110,8 @@ Status DclsConstructTyped(RT& rt, const DclsProblem& p) {
   if (p.blocks * box == 0) return Status::Ok();
   Workspace<RT> ws(rt);
   DclsElement<A>* elements = nullptr;
-  TAPCONV_GPU_RETURN_IF_ERROR((PrepareDclsElements<RT, T>(rt, ws, p, &elements)));
+  TAPCONV_GPU_RETURN_IF_ERROR(
+      (PrepareDclsElements<RT, T>(rt, ws, p, &elements)));
   DclsConstructBody<T> body{};
   body.elements = elements;
   body.weight = static_cast<const T*>(p.weight);
@@ -130,7 +130,8 @@ Status DclsConstructBackwardTyped(RT& rt, const DclsProblem& p) {
   if (count == 0) return Status::Ok();
   Workspace<RT> ws(rt);
   DclsElement<A>* elements = nullptr;
-  TAPCONV_GPU_RETURN_IF_ERROR((PrepareDclsElements<RT, T>(rt, ws, p, &elements)));
+  TAPCONV_GPU_RETURN_IF_ERROR(
+      (PrepareDclsElements<RT, T>(rt, ws, p, &elements)));
   DclsConstructBackwardBody<T> body{};
   body.elements = elements;
   body.weight = static_cast<const T*>(p.weight);
@@ -149,7 +150,8 @@ Status DclsConstructBackwardTyped(RT& rt, const DclsProblem& p) {
 // ---------------------------------------------------------------------------
 // Fused depthwise DCLS.
 
-inline DclsDepthwiseGeometry DepthwiseGeometryOf(const DclsDepthwiseProblem& p) {
+inline DclsDepthwiseGeometry DepthwiseGeometryOf(
+    const DclsDepthwiseProblem& p) {
   DclsDepthwiseGeometry g{};
   g.conv = ConvGeometry::Of(p.conv);
   g.order = p.axis_order;
@@ -185,7 +187,8 @@ template <class RT, typename T>
 Status DclsDepthwiseForwardTyped(RT& rt, const DclsDepthwiseProblem& p) {
   using A = Acc<T>;
   const DclsDepthwiseGeometry g = DepthwiseGeometryOf(p);
-  const int64_t count = g.conv.batch * g.conv.out_channels * g.conv.out_volume();
+  const int64_t count =
+      g.conv.batch * g.conv.out_channels * g.conv.out_volume();
   if (count == 0) return Status::Ok();
   Workspace<RT> ws(rt);
   DclsTap<A>* taps = nullptr;
@@ -223,8 +226,8 @@ Status DclsDepthwiseBackwardParamsTyped(RT& rt, const DclsDepthwiseProblem& p) {
   if (terms == 0) {
     TAPCONV_GPU_RETURN_IF_ERROR(
         ZeroOutput(rt, dweight, g.elements(), sizeof(T)));
-    TAPCONV_GPU_RETURN_IF_ERROR(ZeroOutput(
-        rt, dpositions, g.elements() * g.learnable_rank, sizeof(T)));
+    TAPCONV_GPU_RETURN_IF_ERROR(
+        ZeroOutput(rt, dpositions, g.elements() * g.learnable_rank, sizeof(T)));
     return ZeroOutput(rt, dbias, channels, sizeof(T));
   }
   Workspace<RT> ws(rt);
@@ -281,9 +284,8 @@ Status RunConvBackwardParams(RT& rt, const ConvProblem& p) {
 }
 template <class RT>
 Status RunAddBias(RT& rt, const ConvProblem& p) {
-  return DispatchElement(p.type, [&](auto tag) {
-    return AddBiasTyped<RT, decltype(tag)>(rt, p);
-  });
+  return DispatchElement(
+      p.type, [&](auto tag) { return AddBiasTyped<RT, decltype(tag)>(rt, p); });
 }
 template <class RT>
 Status RunDclsConstruct(RT& rt, const DclsProblem& p) {

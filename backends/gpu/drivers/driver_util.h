@@ -9,7 +9,8 @@
 //   Status Allocate(size_t bytes, void** p);   void Free(void* p);
 //   Status Zero(void* p, size_t bytes);
 //   template <class K> Status Launch(const K& kernel, int64_t tiles,
-//                                     int threads, size_t smem, const char* name);
+//                                     int threads, size_t smem, const char*
+//                                     name);
 //
 // Allocation and launches are ordered on the op's stream.
 
@@ -84,7 +85,7 @@ Status LaunchReduce(RT& rt, const Acc<T>* partials, int64_t rows,
                     int64_t columns, int64_t weight_columns, T* weight_out,
                     T* bias_out, Acc<T>* acc_out) {
   if (columns <= 0) return Status::Ok();
-  ReducePartialsKernel<T> k{partials, rows,   columns, weight_columns,
+  ReducePartialsKernel<T> k{partials,   rows,     columns, weight_columns,
                             weight_out, bias_out, acc_out, kMaxBlockThreads};
   return rt.Launch(k, k.tiles(), k.threads, k.SharedBytes(), "reduce_partials");
 }

@@ -119,8 +119,9 @@ OrientedTilePlan PlanOrientedParamsTile(int64_t out_h, int64_t out_w,
 }
 
 template <class RT, typename T>
-Status BuildOrientedTapTable(RT& rt, Workspace<RT>& ws, const OrientedProblem& p,
-                             bool with_weights, OrientedTapTable<Acc<T>>* t) {
+Status BuildOrientedTapTable(RT& rt, Workspace<RT>& ws,
+                             const OrientedProblem& p, bool with_weights,
+                             OrientedTapTable<Acc<T>>* t) {
   using A = Acc<T>;
   const int64_t n = p.taps * p.channels;
   TAPCONV_GPU_RETURN_IF_ERROR(ws.Get(n, &t->dh));
@@ -207,8 +208,9 @@ Status OrientedCorrelate(RT& rt, const OrientedProblem& p, bool backward) {
     k.alloc_rows = plan.alloc_rows;
     k.alloc_cols = plan.alloc_cols;
     k.threads = plan.threads;
-    return rt.Launch(k, k.tiles(), k.threads, plan.smem,
-                     backward ? "oriented_dgrad_tiled" : "oriented_fprop_tiled");
+    return rt.Launch(
+        k, k.tiles(), k.threads, plan.smem,
+        backward ? "oriented_dgrad_tiled" : "oriented_fprop_tiled");
   }
   OrientedCorrDirectBody<T> body{};
   body.in = in;
@@ -220,9 +222,9 @@ Status OrientedCorrelate(RT& rt, const OrientedProblem& p, bool backward) {
   body.out_index = OrientedIndexer(p, out_h, out_w);
   body.stride = p.stride;
   body.taps = p.taps;
-  return LaunchElementwise(rt, body, out_count,
-                           backward ? "oriented_dgrad_direct"
-                                    : "oriented_fprop_direct");
+  return LaunchElementwise(
+      rt, body, out_count,
+      backward ? "oriented_dgrad_direct" : "oriented_fprop_direct");
 }
 
 template <class RT, typename T>
@@ -277,8 +279,8 @@ Status OrientedParams(RT& rt, const OrientedProblem& p) {
     rows = k.rows();
     TAPCONV_GPU_RETURN_IF_ERROR(ws.Get(rows * columns, &partials));
     k.partials = partials;
-    TAPCONV_GPU_RETURN_IF_ERROR(rt.Launch(k, k.tiles(), k.threads, plan.smem,
-                                          "oriented_wgrad_tiled"));
+    TAPCONV_GPU_RETURN_IF_ERROR(
+        rt.Launch(k, k.tiles(), k.threads, plan.smem, "oriented_wgrad_tiled"));
   } else {
     OrientedParamsDirectKernel<T> k{};
     k.x = static_cast<const T*>(p.x);

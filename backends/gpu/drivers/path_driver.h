@@ -18,9 +18,9 @@ inline int64_t PathChunkFor(int64_t out_length, int64_t stride, int64_t extra,
                             size_t fixed_bytes, const DeviceInfo& info,
                             const ArchTuning& tuning, int64_t target) {
   const int64_t budget = static_cast<int64_t>(SharedBudget(info, tuning));
-  const int64_t room =
-      (budget - static_cast<int64_t>(fixed_bytes)) / static_cast<int64_t>(acc_size) -
-      16;  // alignment slack
+  const int64_t room = (budget - static_cast<int64_t>(fixed_bytes)) /
+                           static_cast<int64_t>(acc_size) -
+                       16;  // alignment slack
   if (room < extra + per_output) return 0;
   // stride * (chunk - 1) + extra + per_output * chunk <= room
   int64_t chunk = (room - extra + stride) / (stride + per_output);
@@ -73,10 +73,12 @@ Status PathConvForwardTyped(RT& rt, const PathProblem& p) {
     return rt.Launch(k, k.tiles(), k.threads, k.SharedBytes(),
                      "path_fprop_tiled");
   }
-  PathConvForwardDirectBody<T> body{
-      static_cast<const T*>(p.x),    p.perm,
-      static_cast<const T*>(p.weight), static_cast<const T*>(p.bias),
-      static_cast<T*>(p.y),          g};
+  PathConvForwardDirectBody<T> body{static_cast<const T*>(p.x),
+                                    p.perm,
+                                    static_cast<const T*>(p.weight),
+                                    static_cast<const T*>(p.bias),
+                                    static_cast<T*>(p.y),
+                                    g};
   return LaunchElementwise(rt, body, count, "path_fprop_direct");
 }
 
@@ -111,14 +113,14 @@ Status PathConvBackwardParamsTyped(RT& rt, const PathProblem& p) {
   int64_t rows = 0;
   const int64_t items = g.multiplier * (g.taps + 1);
   const size_t sums_bytes =
-      static_cast<size_t>(items <= threads ? (threads / items) * items : items) *
+      static_cast<size_t>(items <= threads ? (threads / items) * items
+                                           : items) *
       sizeof(A);
-  const int64_t chunk =
-      items <= 4096 && g.stride < g.taps + 8
-          ? PathChunkFor(g.out_length, g.stride, g.taps + 1, g.multiplier,
-                         sizeof(A), sums_bytes, rt.info(), rt.tuning(),
-                         4 * threads)
-          : 0;
+  const int64_t chunk = items <= 4096 && g.stride < g.taps + 8
+                            ? PathChunkFor(g.out_length, g.stride, g.taps + 1,
+                                           g.multiplier, sizeof(A), sums_bytes,
+                                           rt.info(), rt.tuning(), 4 * threads)
+                            : 0;
   if (chunk > 0) {
     PathConvParamsTiledKernel<T> k{};
     k.x = static_cast<const T*>(p.x);
@@ -149,8 +151,8 @@ Status PathConvBackwardParamsTyped(RT& rt, const PathProblem& p) {
     TAPCONV_GPU_RETURN_IF_ERROR(
         rt.Launch(k, k.tiles(), k.threads, 0, "path_wgrad_direct"));
   }
-  return LaunchReduce<RT, T>(rt, partials, rows, columns,
-                             out_channels * g.taps, dweight, dbias, nullptr);
+  return LaunchReduce<RT, T>(rt, partials, rows, columns, out_channels * g.taps,
+                             dweight, dbias, nullptr);
 }
 
 template <class RT>

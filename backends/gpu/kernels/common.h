@@ -6,7 +6,8 @@
 //
 //   a kernel is a copyable struct K with
 //     static constexpr int kPhases;
-//     void Phase(int phase, int64_t tile, int thread, unsigned char* smem) const;
+//     void Phase(int phase, int64_t tile, int thread, unsigned char* smem)
+//     const;
 //
 //   The launcher runs, for each tile (a thread block's unit of work; tiles
 //   beyond the grid are visited grid-stride), phase 0 on every thread, a
@@ -35,7 +36,9 @@ struct ElementwiseKernel {
     const int64_t i = tile * threads + thread;
     if (i < count) body(i);
   }
-  TAPCONV_GPU_FN int64_t tiles() const { return count <= 0 ? 0 : (count - 1) / threads + 1; }
+  TAPCONV_GPU_FN int64_t tiles() const {
+    return count <= 0 ? 0 : (count - 1) / threads + 1;
+  }
 };
 
 // Deterministic column sums of a row-major (rows x columns) matrix of partial
@@ -58,7 +61,9 @@ struct ReducePartialsKernel {
   TAPCONV_GPU_FN size_t SharedBytes() const {
     return static_cast<size_t>(threads) * sizeof(A);
   }
-  TAPCONV_GPU_FN int64_t tiles() const { return (columns + kColumns - 1) / kColumns; }
+  TAPCONV_GPU_FN int64_t tiles() const {
+    return (columns + kColumns - 1) / kColumns;
+  }
 
   TAPCONV_GPU_FN void Phase(int phase, int64_t tile, int thread,
                             unsigned char* smem) const {

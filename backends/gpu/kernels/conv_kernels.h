@@ -37,16 +37,12 @@ struct ConvGeometry {
     return g;
   }
   TAPCONV_GPU_FN int64_t in_volume() const { return in[0] * in[1] * in[2]; }
-  TAPCONV_GPU_FN int64_t out_volume() const {
-    return out[0] * out[1] * out[2];
-  }
+  TAPCONV_GPU_FN int64_t out_volume() const { return out[0] * out[1] * out[2]; }
   TAPCONV_GPU_FN int64_t kernel_volume() const {
     return kernel[0] * kernel[1] * kernel[2];
   }
   TAPCONV_GPU_FN int64_t in_per_group() const { return in_channels / groups; }
-  TAPCONV_GPU_FN int64_t out_per_group() const {
-    return out_channels / groups;
-  }
+  TAPCONV_GPU_FN int64_t out_per_group() const { return out_channels / groups; }
   // Flat spatial index -> coordinates, for sizes s.
   TAPCONV_GPU_FN static void Split3(int64_t i, const int64_t* s, int64_t* v) {
     v[2] = i % s[2];
@@ -80,7 +76,8 @@ struct ConvForwardBody {
           (n * g.in_channels + group * cin + ic) * g.in_volume();
       const int64_t w_base = (oc * cin + ic) * kvol;
       for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
-        const int64_t i0 = o[0] * g.stride[0] - g.padding[0] + k0 * g.dilation[0];
+        const int64_t i0 =
+            o[0] * g.stride[0] - g.padding[0] + k0 * g.dilation[0];
         if (i0 < 0 || i0 >= g.in[0]) continue;
         for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
           const int64_t i1 =
@@ -90,8 +87,8 @@ struct ConvForwardBody {
             const int64_t i2 =
                 o[2] * g.stride[2] - g.padding[2] + k2 * g.dilation[2];
             if (i2 < 0 || i2 >= g.in[2]) continue;
-            acc += Load(weight, w_base + (k0 * g.kernel[1] + k1) * g.kernel[2] +
-                                    k2) *
+            acc += Load(weight,
+                        w_base + (k0 * g.kernel[1] + k1) * g.kernel[2] + k2) *
                    Load(x, x_plane + (i0 * g.in[1] + i1) * g.in[2] + i2);
           }
         }
@@ -147,8 +144,8 @@ struct ConvBackwardInputBody {
             if (!SourceOf(v[2], k2, g.stride[2], g.padding[2], g.dilation[2],
                           g.out[2], &o2))
               continue;
-            acc += Load(weight, w_base + (k0 * g.kernel[1] + k1) * g.kernel[2] +
-                                    k2) *
+            acc += Load(weight,
+                        w_base + (k0 * g.kernel[1] + k1) * g.kernel[2] + k2) *
                    Load(dy, dy_plane + (o0 * g.out[1] + o1) * g.out[2] + o2);
           }
         }
@@ -180,7 +177,9 @@ struct ConvParamsKernel {
   TAPCONV_GPU_FN int64_t items() const {
     return weight_items() + (with_bias ? g.out_channels : 0);
   }
-  TAPCONV_GPU_FN int64_t item_tiles() const { return (items() + threads - 1) / threads; }
+  TAPCONV_GPU_FN int64_t item_tiles() const {
+    return (items() + threads - 1) / threads;
+  }
   TAPCONV_GPU_FN int64_t tiles() const { return chunks * item_tiles(); }
 
   TAPCONV_GPU_FN void Phase(int, int64_t t, int thread, unsigned char*) const {
@@ -214,9 +213,10 @@ struct ConvParamsKernel {
           inside = inside && v[a] >= 0 && v[a] < g.in[a];
         }
         if (!inside) continue;
-        acc += Load(dy, (n * g.out_channels + oc) * out_volume + m % out_volume) *
-               Load(x, (n * g.in_channels + ci) * g.in_volume() +
-                           (v[0] * g.in[1] + v[1]) * g.in[2] + v[2]);
+        acc +=
+            Load(dy, (n * g.out_channels + oc) * out_volume + m % out_volume) *
+            Load(x, (n * g.in_channels + ci) * g.in_volume() +
+                        (v[0] * g.in[1] + v[1]) * g.in[2] + v[2]);
       }
     }
     partials[r * items() + item] = acc;

@@ -20,7 +20,8 @@
 
 namespace tapconv::gpu {
 
-// The element e = (block, k) of a construct problem, from its stored parameters.
+// The element e = (block, k) of a construct problem, from its stored
+// parameters.
 template <typename T>
 struct DclsPrepareBody {
   using A = Acc<T>;
@@ -139,7 +140,8 @@ struct DclsConstructBackwardBody {
     el.ParameterGradient(dq, ds, dp, dsg);
     if (dweight != nullptr) Store(dweight, e, dw);
     for (int d = 0; d < rank; ++d) {
-      if (dpositions != nullptr) Store(dpositions, d * element_count + e, dp[d]);
+      if (dpositions != nullptr)
+        Store(dpositions, d * element_count + e, dp[d]);
       if (dsigma != nullptr) Store(dsigma, d * element_count + e, dsg[d]);
     }
   }
@@ -164,7 +166,9 @@ struct DclsDepthwiseGeometry {
   int64_t dense_size[3], learnable_size[3];
   int64_t dense_volume, kernel_count;
 
-  TAPCONV_GPU_FN int64_t corners() const { return int64_t{1} << learnable_rank; }
+  TAPCONV_GPU_FN int64_t corners() const {
+    return int64_t{1} << learnable_rank;
+  }
   // Taps per channel.
   TAPCONV_GPU_FN int64_t taps() const {
     return dense_volume * kernel_count * corners();
@@ -361,7 +365,8 @@ struct DclsDepthwiseParamsKernel {
         ConvGeometry::Split3(m % out_volume, cg.out, o);
         bool inside = true;
         for (int a = 0; a < 3; ++a) {
-          v[a] = o[a] * cg.stride[a] - cg.padding[a] + tap.k[a] * cg.dilation[a];
+          v[a] =
+              o[a] * cg.stride[a] - cg.padding[a] + tap.k[a] * cg.dilation[a];
           inside = inside && v[a] >= 0 && v[a] < cg.in[a];
         }
         if (!inside) continue;

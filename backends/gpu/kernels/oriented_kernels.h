@@ -9,7 +9,7 @@
 // Non-finite angles: the host backends reject them (ValidateOrientedAngles);
 // reading theta on the host here would synchronise the stream, so instead the
 // tap table marks such a channel invalid and every kernel writes NaN to that
-// channel's outputs (y, dx, dweight; dbias stays exact). docs/drafts/gpu.md.
+// channel's outputs (y, dx, dweight; dbias stays exact). docs/gpu.md.
 
 #include <cfloat>
 #include <climits>
@@ -54,7 +54,9 @@ struct OrientedTapTableKernel {
   int64_t channels, taps, dilation;
   int threads;
 
-  TAPCONV_GPU_FN size_t SharedBytes() const { return static_cast<size_t>(threads) * 16; }
+  TAPCONV_GPU_FN size_t SharedBytes() const {
+    return static_cast<size_t>(threads) * 16;
+  }
   TAPCONV_GPU_FN int64_t tiles() const { return channels; }
 
   TAPCONV_GPU_FN void Phase(int phase, int64_t c, int thread,
@@ -69,7 +71,8 @@ struct OrientedTapTableKernel {
       const int half = static_cast<int>(taps / 2);
       for (int64_t k = thread; k < taps; k += threads) {
         TapOffset o{0, 0};
-        if (usable) o = OrientedTapOffset(angle, static_cast<int>(k) - half, rule);
+        if (usable)
+          o = OrientedTapOffset(angle, static_cast<int>(k) - half, rule);
         const int32_t dh = static_cast<int32_t>(o.dh * dilation);
         const int32_t dw = static_cast<int32_t>(o.dw * dilation);
         table.dh[k * channels + c] = dh;
@@ -111,8 +114,8 @@ struct OrientedTapTableKernel {
 // Tiled correlation over NCHW planes, shared by the forward and, through its
 // phase decomposition, the backward input:
 //
-//   forward:        y[n, c, a, b] = bias[c] + sum_k w_k x[n, c, s a + dh_k, s b + dw_k]
-//   backward input: for each phase (ph, pw) in [0, s)^2, the dx pixels
+//   forward:        y[n, c, a, b] = bias[c] + sum_k w_k x[n, c, s a + dh_k, s b
+//   + dw_k] backward input: for each phase (ph, pw) in [0, s)^2, the dx pixels
 //                   (s a + ph, s b + pw) receive
 //                   sum over taps with dh_k = ph, dw_k = pw (mod s) of
 //                   w_k dy[n, c, a - (dh_k - ph)/s, b - (dw_k - pw)/s]
@@ -131,9 +134,9 @@ struct OrientedCorrTiledKernel {
   using A = Acc<T>;
   static constexpr int kPhases = 3;
 
-  const T* in;     // x (forward) or dy (backward input)
-  T* out;          // y or dx
-  const T* bias;   // forward only; may be null
+  const T* in;    // x (forward) or dy (backward input)
+  T* out;         // y or dx
+  const T* bias;  // forward only; may be null
   OrientedTapTable<A> table;
   bool backward;
   int64_t batch, channels;
@@ -248,9 +251,10 @@ struct OrientedCorrTiledKernel {
           ow = -FloorDiv(dw - tile.pw, stride);
         }
         flags[k] = selected ? 1 : 0;
-        raw_off[k] = selected ? static_cast<int32_t>(
-                                    (oh - tile.oh_min) * pitch + ow - tile.ow_min)
-                              : 0;
+        raw_off[k] = selected
+                         ? static_cast<int32_t>((oh - tile.oh_min) * pitch +
+                                                ow - tile.ow_min)
+                         : 0;
         raw_w[k] = table.weight[k * channels + tile.c];
       }
       if (!tile.valid) return;
@@ -296,8 +300,7 @@ struct OrientedCorrTiledKernel {
     // shared memory size); 32-bit registers halve the register footprint.
     int32_t base[kMaxOutputsPerThread];
     A acc[kMaxOutputsPerThread];
-    const A init =
-        (!backward && bias != nullptr) ? Load(bias, tile.c) : A(0);
+    const A init = (!backward && bias != nullptr) ? Load(bias, tile.c) : A(0);
 #pragma unroll
     for (int u = 0; u < kMaxOutputsPerThread; ++u) {
       const int64_t m = thread + static_cast<int64_t>(u) * threads;
@@ -449,7 +452,9 @@ struct OrientedParamsTiledKernel {
     return l;
   }
   TAPCONV_GPU_FN size_t SharedBytes() const { return SharedLayoutOf().bytes; }
-  TAPCONV_GPU_FN int64_t tiles() const { return batch * channels * tiles_h * tiles_w; }
+  TAPCONV_GPU_FN int64_t tiles() const {
+    return batch * channels * tiles_h * tiles_w;
+  }
   TAPCONV_GPU_FN int64_t rows() const { return batch * tiles_h * tiles_w; }
 
   TAPCONV_GPU_FN void Phase(int phase, int64_t t, int thread,
@@ -512,9 +517,8 @@ struct OrientedParamsTiledKernel {
           const int64_t di = n_slices / cols_valid, dj = n_slices % cols_valid;
           for (int64_t m = slice; m < m_count; m += n_slices) {
             const A g = dy_tile[m];
-            acc += item < taps
-                       ? g * region[stride * i * pitch + stride * j + o]
-                       : g;
+            acc += item < taps ? g * region[stride * i * pitch + stride * j + o]
+                               : g;
             j += dj;
             i += di;
             if (j >= cols_valid) {
@@ -552,8 +556,8 @@ struct OrientedParamsDirectKernel {
   A* partials;
   ActivationIndexer x_index, dy_index;
   int64_t batch, stride, taps;
-  int64_t chunk, chunks;                // outputs (n, p, q) per row of partials
-  int64_t group_channels, groups;       // channels per tile, tiles per chunk
+  int64_t chunk, chunks;           // outputs (n, p, q) per row of partials
+  int64_t group_channels, groups;  // channels per tile, tiles per chunk
   int threads;
 
   TAPCONV_GPU_FN int64_t tiles() const { return chunks * groups; }

@@ -21,10 +21,9 @@ struct PathGeometry {
   bool index_is_i64;
 
   static PathGeometry Of(const PathProblem& p) {
-    return PathGeometry{p.batch,      p.channels,   p.length,
-                        p.paths,      p.multiplier, p.taps,
-                        p.out_length, p.stride,     p.padding,
-                        p.index_is_i64};
+    return PathGeometry{p.batch,      p.channels,    p.length,     p.paths,
+                        p.multiplier, p.taps,        p.out_length, p.stride,
+                        p.padding,    p.index_is_i64};
   }
   TAPCONV_GPU_FN int64_t sequences() const { return paths * channels; }
   TAPCONV_GPU_FN int64_t out_channels() const {
@@ -55,8 +54,9 @@ struct PathGatherBody {
   TAPCONV_GPU_FN void operator()(int64_t i) const {
     const int64_t l = i % g.length;
     const int64_t ns = i / g.length;
-    Store(y, i,
-          PathSequenceAt(g, x, perm, ns / g.sequences(), ns % g.sequences(), l));
+    Store(
+        y, i,
+        PathSequenceAt(g, x, perm, ns / g.sequences(), ns % g.sequences(), l));
   }
 };
 
@@ -108,7 +108,9 @@ struct PathConvForwardTiledKernel {
     s.Take<A>(segment());
     return s.bytes;
   }
-  TAPCONV_GPU_FN int64_t tiles() const { return g.batch * g.sequences() * chunks; }
+  TAPCONV_GPU_FN int64_t tiles() const {
+    return g.batch * g.sequences() * chunks;
+  }
 
   TAPCONV_GPU_FN void Phase(int phase, int64_t t, int thread,
                             unsigned char* smem) const {
@@ -241,9 +243,13 @@ struct PathConvParamsTiledKernel {
     return l;
   }
   TAPCONV_GPU_FN size_t SharedBytes() const { return SharedLayoutOf().bytes; }
-  TAPCONV_GPU_FN int64_t tiles() const { return g.batch * g.sequences() * chunks; }
+  TAPCONV_GPU_FN int64_t tiles() const {
+    return g.batch * g.sequences() * chunks;
+  }
   TAPCONV_GPU_FN int64_t rows() const { return g.batch * chunks; }
-  TAPCONV_GPU_FN int64_t columns() const { return g.out_channels() * (g.taps + 1); }
+  TAPCONV_GPU_FN int64_t columns() const {
+    return g.out_channels() * (g.taps + 1);
+  }
 
   TAPCONV_GPU_FN void Phase(int phase, int64_t t, int thread,
                             unsigned char* smem) const {
@@ -264,8 +270,8 @@ struct PathConvParamsTiledKernel {
         seg[i] = PathSequenceAt(g, x, perm, n, seq, start + i);
       for (int64_t i = thread; i < m * count; i += threads) {
         const int64_t o = i / count, j = i % count;
-        dyt[o * chunk + j] =
-            Load(dy, (n * g.out_channels() + seq * m + o) * g.out_length + l0 + j);
+        dyt[o * chunk + j] = Load(
+            dy, (n * g.out_channels() + seq * m + o) * g.out_length + l0 + j);
       }
       return;
     }
