@@ -81,6 +81,7 @@ const TapKernelTable& KernelsForWidth(int64_t cols, TapStorage storage) {
 
 template <typename T>
 void LoadRow(TapStorage s, const char* src, int64_t n, T* dst) {
+  if (n == 0) return;  // dst may be null: memcpy must not see it even for 0 bytes
   switch (s) {
     case TapStorage::kF32: {
       if constexpr (std::is_same_v<T, float>) {

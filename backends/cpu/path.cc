@@ -110,7 +110,9 @@ absl::Status CpuBackend::PathScatter(const PathScatterIO& io,
   TAPCONV_RETURN_IF_ERROR(built);
   if (s.paths == 0) {
     // An empty sum over paths.
-    std::memset(io.x.data, 0, io.x.numel() * SizeOf(io.x.dtype));
+    if (io.x.numel() != 0) {
+      std::memset(io.x.data, 0, io.x.numel() * SizeOf(io.x.dtype));
+    }
     return absl::OkStatus();
   }
   return RunItems(tables.plan(), Kernels().scatter, ctx);
@@ -144,7 +146,9 @@ absl::Status CpuBackend::PathConvBackwardInput(
   }
   TAPCONV_RETURN_IF_ERROR(built);
   if (s.path.paths == 0) {
-    std::memset(io.dx.data, 0, io.dx.numel() * SizeOf(io.dx.dtype));
+    if (io.dx.numel() != 0) {
+      std::memset(io.dx.data, 0, io.dx.numel() * SizeOf(io.dx.dtype));
+    }
     return absl::OkStatus();
   }
   return RunItems(tables.plan(), Kernels().backward_input, ctx);

@@ -156,6 +156,15 @@ def test_every_backend_is_listed_and_reference_is_always_available():
         assert b.available or b.reason, b
 
 
+def test_gpu_backends_are_built_in_and_explain_why_they_are_unavailable():
+    names = {b.name: b for b in tapconv.backends()}
+    assert names["cuda"].device == "cuda" and names["hip"].device == "hip"
+    if not torch.cuda.is_available():
+        # Importing the wheel on a machine without a driver must work; the backend says why.
+        assert not names["cuda"].available
+        assert "CUDA" in names["cuda"].reason, names["cuda"].reason
+
+
 def test_explicit_reference_backend_and_default_agree():
     x, w, theta = _inputs()
     theta = torch.tensor([0.3, 1.2, 2.9])

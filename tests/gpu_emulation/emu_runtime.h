@@ -76,7 +76,7 @@ class EmuRuntime {
   }
   void Free(void* p) { std::free(p); }
   Status Zero(void* p, size_t bytes) {
-    std::memset(p, 0, bytes);
+    if (bytes != 0) std::memset(p, 0, bytes);
     return Status::Ok();
   }
 
@@ -100,7 +100,7 @@ class EmuRuntime {
     std::vector<unsigned char> shared(smem);
     for (int64_t t = 0; t < tiles; ++t) {
       if (filtered && !control.keep(t, tiles)) continue;
-      std::memset(shared.data(), 0xff, shared.size());
+      if (!shared.empty()) std::memset(shared.data(), 0xff, shared.size());
       unsigned char* s = shared.empty() ? nullptr : shared.data();
       for (int phase = 0; phase < K::kPhases; ++phase) {
         for (int i = 0; i < threads; ++i) {
