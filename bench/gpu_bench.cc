@@ -52,6 +52,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "ops/backend.h"
 #include "ops/conv_nd.h"
 #include "ops/dcls.h"
@@ -360,7 +361,7 @@ absl::StatusOr<double> CopyBandwidth(const Env& env, int64_t mib,
   struct Release {
     void* a;
     void* b;
-    ~Free() {
+    ~Release() {
       cudaFree(a);
       cudaFree(b);
     }
@@ -1100,9 +1101,9 @@ void RunPath(Env& env) {
 // Setup.
 
 // What the dense-conv baseline is: cuDNN when it loads (the same search the
-// backend makes, cudnn_library.h), else tapconv's direct conv, forced through
-// TAPCONV_CUDA_DENSE_CONV so the backend does not fail on the missing
-// library.
+// backend makes, cudnn_library.h), else tapconv's direct conv, which the
+// backend falls back to anyway; setting TAPCONV_CUDA_DENSE_CONV makes the
+// choice explicit for every op of the run.
 std::string ChooseBaseline(std::string* description) {
   const char* mode = std::getenv("TAPCONV_CUDA_DENSE_CONV");
   if (mode != nullptr && std::strcmp(mode, "direct") == 0) {
@@ -1247,8 +1248,11 @@ int Main(int argc, char** argv) {
     return kExitNoDevice;
   }
   if (!backend->available()) {
-    std::fprintf(stderr, "no CUDA device: %s\n",
-                 backend->unavailable_reason().c_str());
+    // The backend's reason may already start with the same words.
+    const std::string why = backend->unavailable_reason();
+    absl::string_view reason = why;
+    absl::ConsumePrefix(&reason, "no usable CUDA device: ");
+    std::fprintf(stderr, "no CUDA device: %s\n", std::string(reason).c_str());
     return kExitNoDevice;
   }
   if (options.probe) {

@@ -231,6 +231,9 @@ fi
 echo "== $out: $((total / 1048576)) MiB ($total bytes)"
 (cd "$out" && du -sh --apparent-size ./* | sort -h | tail -5)
 if ((total > limit_bytes)); then
-  echo "note: over 64 MiB, too big to carry with the device tool;" \
-    "pack with --no-cudnn for that"
+  if ((with_cudnn)); then
+    echo "note: over 64 MiB, too big for the device tool; --no-cudnn fits"
+  else
+    echo "note: over 64 MiB, too big for the device tool; leave out --no-compress"
+  fi
 fi
