@@ -484,7 +484,6 @@ void TapTermGradient(const TapProblem& p, const TapTerms<T>& terms,
   const int64_t no_origin[3] = {0, 0, 0};
   const PlaneLayout dy_layout = MakePlaneLayout(dy_extent, no_origin, 1);
   const int64_t dy_slot = dy_layout.plane_pitch * lanes;
-  const size_t es = StorageBytes(p.storage);
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
   const char* dyb = static_cast<const char*>(dy);

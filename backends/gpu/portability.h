@@ -25,6 +25,14 @@
 
 #define TAPCONV_GPU_FN TAPCONV_HOST_DEVICE inline
 
+// Loop unrolling for nvcc/hipcc; nothing for the host compiler (emulation),
+// which would warn about an unknown pragma.
+#if defined(__CUDACC__) || defined(__HIPCC__)
+#define TAPCONV_GPU_UNROLL _Pragma("unroll")
+#else
+#define TAPCONV_GPU_UNROLL
+#endif
+
 namespace tapconv::gpu {
 
 // Storage types. Arithmetic always happens in Acc<T> (float, or double for

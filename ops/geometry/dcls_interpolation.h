@@ -222,7 +222,8 @@ struct DclsElement {
                                               const int64_t* size, const T* p,
                                               const T* sig, T sigma_floor,
                                               T epsilon) {
-    T q[kMaxDclsAxes], sigma[kMaxDclsAxes], sign[kMaxDclsAxes];
+    // Zeroed: m <= kMaxDclsAxes axes are written, the compiler cannot see it.
+    T q[kMaxDclsAxes] = {}, sigma[kMaxDclsAxes] = {}, sign[kMaxDclsAxes] = {};
     const bool has_sigma = kind != DclsInterpolation::kBilinear;
     for (int d = 0; d < m; ++d) {
       const int a = DclsPositionAxis(order, d, m);

@@ -172,7 +172,9 @@ TEST_P(SimdTest, Bfloat16RoundsToNearestEven) {
     ExpectSameBf16(p.f32_to_bf16(v), v, "F32ToBf16");
     const uint16_t b = ToBFloat16(v).bits;
     const float want = ToFloat(BFloat16{b});
-    if (!std::isnan(want)) EXPECT_EQ(p.bf16_to_f32(b), want);
+    if (!std::isnan(want)) {
+      EXPECT_EQ(p.bf16_to_f32(b), want);
+    }
   }
 }
 

@@ -122,7 +122,6 @@ template <class RT, typename T>
 Status BuildOrientedTapTable(RT& rt, Workspace<RT>& ws,
                              const OrientedProblem& p, bool with_weights,
                              OrientedTapTable<Acc<T>>* t) {
-  using A = Acc<T>;
   const int64_t n = p.taps * p.channels;
   TAPCONV_GPU_RETURN_IF_ERROR(ws.Get(n, &t->dh));
   TAPCONV_GPU_RETURN_IF_ERROR(ws.Get(n, &t->dw));

@@ -301,7 +301,7 @@ struct OrientedCorrTiledKernel {
     int32_t base[kMaxOutputsPerThread];
     A acc[kMaxOutputsPerThread];
     const A init = (!backward && bias != nullptr) ? Load(bias, tile.c) : A(0);
-#pragma unroll
+    TAPCONV_GPU_UNROLL
     for (int u = 0; u < kMaxOutputsPerThread; ++u) {
       const int64_t m = thread + static_cast<int64_t>(u) * threads;
       base[u] = 0;
@@ -314,14 +314,14 @@ struct OrientedCorrTiledKernel {
     for (int32_t e = 0; e < n_taps; ++e) {
       const int32_t off = list_off[e];
       const A w = list_w[e];
-#pragma unroll
+      TAPCONV_GPU_UNROLL
       for (int u = 0; u < kMaxOutputsPerThread; ++u) {
         if (u < per_thread) acc[u] += w * region[base[u] + off];
       }
     }
     const int64_t so = out_step();
     const int64_t out_plane = (tile.n * channels + tile.c) * out_h * out_w;
-#pragma unroll
+    TAPCONV_GPU_UNROLL
     for (int u = 0; u < kMaxOutputsPerThread; ++u) {
       const int64_t m = thread + static_cast<int64_t>(u) * threads;
       if (u >= per_thread || m >= m_count) continue;
