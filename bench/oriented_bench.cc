@@ -1,5 +1,6 @@
 // The cpu backend's oriented conv on the paper's Table-5 shapes (C = 512,
-// 14^2 / 28^2 / 56^2, K = 7 / 31, stride 1, NCHW, float32), with the batch
+// 14^2 / 28^2 / 56^2, K = 7 / 31, stride 1, NCHW, float32; also bfloat16 and
+// channels-last at 56^2), with the batch
 // scaled so that every shape moves the same 6.4 M elements per tensor (N = 64 /
 // 16 / 4; Table 5 used N = 64 throughout). Channels carry the models' eight
 // angles in contiguous blocks. Counters: GFLOP/s counts 2*K multiply-adds per
@@ -45,16 +46,16 @@ struct Problem {
   HostTensor x, y, dy, dx, weight, theta, bias, dweight, dbias;
   OrientedConvArgs args;
 
-  Problem(int64_t size, int64_t taps, DType dtype)
+  Problem(int64_t size, int64_t taps, DType dtype, Layout layout)
       : n(kElementsPerTensor / (kChannels * size * size)),
         c(kChannels),
         h(size),
         w(size),
         k(taps),
-        x(dtype, {n, c, h, w}),
-        y(dtype, {n, c, h, w}),
-        dy(dtype, {n, c, h, w}),
-        dx(dtype, {n, c, h, w}),
+        x(dtype, Activation(layout)),
+        y(dtype, Activation(layout)),
+        dy(dtype, Activation(layout)),
+        dx(dtype, Activation(layout)),
         weight(dtype, {c, 1, 1, k}),
         theta(DType::kF32, {c}),
         bias(dtype, {c}),
@@ -71,6 +72,13 @@ struct Problem {
   }
 
   double OutputElements() const { return static_cast<double>(n * c * h * w); }
+
+ private:
+  // Called while the members above are still being initialised: reads only
+  // n, c, h and w, which are declared (and so initialised) before the tensors.
+  Dims Activation(Layout layout) const {
+    return layout == Layout::kNCHW ? Dims{n, c, h, w} : Dims{n, h, w, c};
+  }
 };
 
 void RunOp(Problem& p, Op op, benchmark::State& state) {
@@ -92,8 +100,10 @@ void RunOp(Problem& p, Op op, benchmark::State& state) {
   if (!status.ok()) state.SkipWithError(status.ToString().c_str());
 }
 
-void BM_Oriented(benchmark::State& state, Op op, DType dtype) {
-  Problem p(state.range(0), state.range(1), dtype);
+void BM_Oriented(benchmark::State& state, Op op, DType dtype,
+                 Layout layout = Layout::kNCHW) {
+  Problem p(state.range(0), state.range(1), dtype, layout);
+  p.args.layout = layout;
   RunOp(p, op, state);  // warm-up: pages, thread pool, caches
   for (auto _ : state) {
     RunOp(p, op, state);
@@ -119,7 +129,8 @@ void Shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"HW", "K"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
-void BF16Shapes(benchmark::internal::Benchmark* b) {
+// The largest plane, for the bfloat16 and channels-last variants.
+void LargestPlaneShapes(benchmark::internal::Benchmark* b) {
   for (int64_t k : {7, 31}) b->Args({56, k});
   b->ArgNames({"HW", "K"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
@@ -134,9 +145,15 @@ BENCHMARK_CAPTURE(BM_Oriented, backward_params_f32, kBackwardParams,
 BENCHMARK_CAPTURE(BM_Oriented, train_step_f32, kTrainStep, DType::kF32)
     ->Apply(Shapes);
 BENCHMARK_CAPTURE(BM_Oriented, forward_bf16, kForward, DType::kBF16)
-    ->Apply(BF16Shapes);
+    ->Apply(LargestPlaneShapes);
 BENCHMARK_CAPTURE(BM_Oriented, train_step_bf16, kTrainStep, DType::kBF16)
-    ->Apply(BF16Shapes);
+    ->Apply(LargestPlaneShapes);
+BENCHMARK_CAPTURE(BM_Oriented, forward_f32_nhwc, kForward, DType::kF32,
+                  Layout::kNHWC)
+    ->Apply(LargestPlaneShapes);
+BENCHMARK_CAPTURE(BM_Oriented, train_step_f32_nhwc, kTrainStep, DType::kF32,
+                  Layout::kNHWC)
+    ->Apply(LargestPlaneShapes);
 
 }  // namespace
 }  // namespace tapconv

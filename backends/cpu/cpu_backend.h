@@ -6,6 +6,9 @@
 // convolutions. Deterministic: every output element is reduced in a fixed
 // order, independent of thread timing.
 
+#include <string>
+#include <vector>
+
 #include "ops/backend.h"
 
 namespace tapconv {
@@ -65,6 +68,20 @@ class CpuBackend final : public Backend {
                                       const ExecContext& ctx) const override;
 };
 
+namespace cpu {
+
+enum class OrientedPass { kForward, kBackwardInput, kBackwardParams };
+
+// Which kernels CpuBackend's oriented conv runs for `pass` on these (valid)
+// arguments under the active instruction set: "blocked" (vectors over the
+// channels of one angle, oriented_blocked_abi.h), "plane" (vectors along
+// rows), or "unimplemented" (float16). For tests and benchmark
+// labels; theta holds the per-channel angles.
+std::string OrientedKernelName(OrientedPass pass, const OrientedConvArgs& args,
+                               const std::vector<double>& theta,
+                               const OrientedConvShape& shape, DType dtype);
+
+}  // namespace cpu
 }  // namespace tapconv
 
 #endif  // TAPCONV_BACKENDS_CPU_CPU_BACKEND_H_

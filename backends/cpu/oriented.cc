@@ -13,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/isa.h"
+#include "backends/cpu/oriented_blocked_abi.h"
+#include "backends/cpu/oriented_blocked_planner.h"
 #include "backends/cpu/oriented_kernel_abi.h"
 #include "backends/cpu/oriented_planner.h"
 #include "backends/cpu/parallel.h"
@@ -43,6 +45,18 @@ const cpu::OrientedKernelTable& Kernels() {
   return cpu::scalar::OrientedKernels();
 }
 
+const cpu::OrientedBlockedKernelTable& BlockedKernels() {
+  switch (cpu::ActiveIsa()) {
+    case cpu::Isa::kAvx512:
+      return cpu::avx512::OrientedBlockedKernels();
+    case cpu::Isa::kAvx2:
+      return cpu::avx2::OrientedBlockedKernels();
+    case cpu::Isa::kScalar:
+      break;
+  }
+  return cpu::scalar::OrientedBlockedKernels();
+}
+
 // float16 has no kernels yet (the models train in bf16 or f32); the caller
 // reports Unimplemented.
 bool StorageOf(DType dtype, OrientedStorage* storage) {
@@ -67,26 +81,34 @@ int LanesFor(OrientedStorage storage) {
 }
 
 // Host tensors of the small parameter arrays (theta, weight, bias) as doubles.
+double ToDouble(float v) { return v; }
+double ToDouble(double v) { return v; }
+double ToDouble(BFloat16 v) { return ToFloat(v); }
+double ToDouble(Half v) { return ToFloat(v); }
+
+template <typename T>
+void Widen(const TensorRef& t, std::vector<double>* v) {
+  const T* data = t.data_as<const T>();
+  for (size_t i = 0; i < v->size(); ++i) (*v)[i] = ToDouble(data[i]);
+}
+
 std::vector<double> LoadDoubles(const TensorRef& t) {
-  const int64_t n = t.numel();
-  std::vector<double> v(n);
-  for (int64_t i = 0; i < n; ++i) {
-    switch (t.dtype) {
-      case DType::kF32:
-        v[i] = t.data_as<const float>()[i];
-        break;
-      case DType::kF64:
-        v[i] = t.data_as<const double>()[i];
-        break;
-      case DType::kBF16:
-        v[i] = ToFloat(t.data_as<const BFloat16>()[i]);
-        break;
-      case DType::kF16:
-        v[i] = ToFloat(t.data_as<const Half>()[i]);
-        break;
-      default:
-        v[i] = 0.0;
-    }
+  std::vector<double> v(t.numel(), 0.0);
+  switch (t.dtype) {
+    case DType::kF32:
+      Widen<float>(t, &v);
+      break;
+    case DType::kF64:
+      Widen<double>(t, &v);
+      break;
+    case DType::kBF16:
+      Widen<BFloat16>(t, &v);
+      break;
+    case DType::kF16:
+      Widen<Half>(t, &v);
+      break;
+    default:
+      break;
   }
   return v;
 }
@@ -132,16 +154,18 @@ std::vector<double> EffectiveWeights(const OrientedConvArgs& args,
 
 // A per-thread scratch buffer, kept between calls: the pool's threads are
 // persistent, and re-faulting fresh pages on every call would cost more than
-// the small planes' arithmetic.
+// the small planes' arithmetic. A new buffer starts with `header_bytes` zero
+// bytes (the blocked kernels keep a header there).
 class ThreadScratch {
  public:
   ~ThreadScratch() { std::free(data_); }
-  void* Get(int64_t bytes) {
+  void* Get(int64_t bytes, int64_t header_bytes) {
     if (bytes > size_) {
       std::free(data_);
       const size_t rounded = (static_cast<size_t>(bytes) + 63) / 64 * 64;
       data_ = std::aligned_alloc(64, rounded);
       size_ = data_ != nullptr ? bytes : 0;
+      if (data_ != nullptr) std::memset(data_, 0, header_bytes);
     }
     return data_;
   }
@@ -151,26 +175,72 @@ class ThreadScratch {
   int64_t size_ = 0;
 };
 
-absl::Status RunItems(const OrientedPlan& plan, cpu::OrientedItemsFn fn,
+// Runs fn(plan, begin, end, scratch) over the plan's work items on the pool,
+// with a per-thread scratch of plan.scratch_bytes. Each Plan type has its own
+// buffers (its own instantiation), so the blocked kernels' header survives
+// plane runs.
+template <typename Plan, typename Fn>
+absl::Status RunItems(const Plan& plan, Fn fn, int64_t header_bytes,
                       const ExecContext& ctx) {
   if (plan.num_items <= 0) return absl::OkStatus();
   std::atomic<bool> out_of_memory{false};
-  cpu::ParallelFor(plan.num_items, 1, ctx.num_threads,
-                   [&](int64_t begin, int64_t end) {
-                     thread_local ThreadScratch scratch;
-                     void* buffer = scratch.Get(plan.scratch_bytes);
-                     if (buffer == nullptr) {
-                       out_of_memory.store(true);
-                       return;
-                     }
-                     fn(plan, begin, end, buffer);
-                   });
+  cpu::ParallelFor(
+      plan.num_items, 1, ctx.num_threads, [&](int64_t begin, int64_t end) {
+        thread_local ThreadScratch scratch;
+        void* buffer = scratch.Get(plan.scratch_bytes, header_bytes);
+        if (buffer == nullptr) {
+          out_of_memory.store(true);
+          return;
+        }
+        fn(plan, begin, end, buffer);
+      });
   if (out_of_memory.load()) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cpu oriented conv: cannot allocate ", plan.scratch_bytes,
                      " bytes of scratch per thread"));
   }
   return absl::OkStatus();
+}
+
+absl::Status RunPlane(const OrientedPlan& plan, cpu::OrientedItemsFn fn,
+                      const ExecContext& ctx) {
+  return RunItems(plan, fn, 0, ctx);
+}
+
+absl::Status RunBlocked(const cpu::OrientedBlockedPlan& plan,
+                        const ExecContext& ctx) {
+  return RunItems(plan, BlockedKernels().run, cpu::kOrientedBlockedHeaderBytes,
+                  ctx);
+}
+
+// Fills `blocked` and returns true when the blocked kernels run this pass:
+// the forward (x -> y), or the stride-1 input gradient, which is the forward
+// conv of dy with the mirrored taps (dy -> dx).
+bool PlanBlocked(cpu::OrientedPass pass, const OrientedConvArgs& args,
+                 const OrientedConvShape& s, OrientedStorage storage,
+                 const cpu::OrientedAngleTable& table,
+                 const OrientedTapSet& taps, const std::vector<double>* bias,
+                 const void* src, void* dst,
+                 cpu::OrientedBlockedPlanStorage* blocked) {
+  const bool nhwc = args.layout == Layout::kNHWC;
+  switch (pass) {
+    case cpu::OrientedPass::kForward:
+      return cpu::BuildOrientedBlockedPlan(
+          {storage, nhwc, src, dst, s.batch, s.channels, s.in_h, s.in_w,
+           s.out_h, s.out_w, args.stride, /*mirrored=*/false, &table, &taps,
+           bias, &BlockedKernels()},
+          blocked);
+    case cpu::OrientedPass::kBackwardInput:
+      return args.stride == 1 &&
+             cpu::BuildOrientedBlockedPlan(
+                 {storage, nhwc, src, dst, s.batch, s.channels, s.out_h,
+                  s.out_w, s.in_h, s.in_w, 1, /*mirrored=*/true, &table, &taps,
+                  nullptr, &BlockedKernels()},
+                 blocked);
+    case cpu::OrientedPass::kBackwardParams:
+      break;
+  }
+  return false;
 }
 
 }  // namespace
@@ -194,10 +264,17 @@ absl::Status CpuBackend::OrientedConvForward(const OrientedConvArgs& args,
       cpu::BuildOrientedTapSet(table, s, args.stride, &weights);
   std::vector<double> bias;
   if (io.bias.has_value()) bias = LoadDoubles(*io.bias);
+  const bool nhwc = args.layout == Layout::kNHWC;
+  cpu::OrientedBlockedPlanStorage blocked;
+  if (PlanBlocked(cpu::OrientedPass::kForward, args, s, storage, table, taps,
+                  io.bias.has_value() ? &bias : nullptr, io.x.data, io.y.data,
+                  &blocked)) {
+    return RunBlocked(blocked.plan(), ctx);
+  }
   OrientedPlanRequest request{OrientedOp::kForward,
                               s,
                               args.stride,
-                              args.layout == Layout::kNHWC,
+                              nhwc,
                               storage,
                               LanesFor(storage),
                               &taps,
@@ -206,7 +283,7 @@ absl::Status CpuBackend::OrientedConvForward(const OrientedConvArgs& args,
   request.y = io.y.data;
   OrientedPlanStorage plan;
   OrientedPlanner::Build(request, &plan);
-  return RunItems(plan.plan(), Kernels().forward, ctx);
+  return RunPlane(plan.plan(), Kernels().forward, ctx);
 }
 
 absl::Status CpuBackend::OrientedConvBackwardInput(
@@ -226,6 +303,11 @@ absl::Status CpuBackend::OrientedConvBackwardInput(
   const std::vector<double> weights = EffectiveWeights(args, io.weight, s);
   const OrientedTapSet taps =
       cpu::BuildOrientedTapSet(table, s, args.stride, &weights);
+  cpu::OrientedBlockedPlanStorage blocked;
+  if (PlanBlocked(cpu::OrientedPass::kBackwardInput, args, s, storage, table,
+                  taps, nullptr, io.dy.data, io.dx.data, &blocked)) {
+    return RunBlocked(blocked.plan(), ctx);
+  }
   OrientedPlanRequest request{OrientedOp::kBackwardInput,
                               s,
                               args.stride,
@@ -238,7 +320,7 @@ absl::Status CpuBackend::OrientedConvBackwardInput(
   request.dx = io.dx.data;
   OrientedPlanStorage plan;
   OrientedPlanner::Build(request, &plan);
-  return RunItems(plan.plan(), Kernels().backward_input, ctx);
+  return RunPlane(plan.plan(), Kernels().backward_input, ctx);
 }
 
 absl::Status CpuBackend::OrientedConvBackwardParams(
@@ -280,7 +362,7 @@ absl::Status CpuBackend::OrientedConvBackwardParams(
     OrientedPlanStorage plan;
     OrientedPlanner::Build(request, &plan);
     TAPCONV_RETURN_IF_ERROR(
-        RunItems(plan.plan(), Kernels().backward_params, ctx));
+        RunPlane(plan.plan(), Kernels().backward_params, ctx));
     OrientedPlanner::CombineParams(plan, taps, k_taps,
                                    io.dweight.has_value() ? &dweight : nullptr,
                                    io.dbias.has_value() ? &dbias : nullptr);
@@ -290,4 +372,24 @@ absl::Status CpuBackend::OrientedConvBackwardParams(
   return absl::OkStatus();
 }
 
+namespace cpu {
+
+std::string OrientedKernelName(OrientedPass pass, const OrientedConvArgs& args,
+                               const std::vector<double>& theta,
+                               const OrientedConvShape& shape, DType dtype) {
+  OrientedStorage storage;
+  if (!StorageOf(dtype, &storage)) return "unimplemented";
+  const OrientedAngleTable table = BuildOrientedAngleTable(
+      theta, static_cast<int>(shape.taps), args.tap_rule, args.dilation);
+  const std::vector<double> weights(shape.channels * shape.taps, 0.0);
+  const OrientedTapSet taps =
+      BuildOrientedTapSet(table, shape, args.stride, &weights);
+  OrientedBlockedPlanStorage blocked;
+  return PlanBlocked(pass, args, shape, storage, table, taps, nullptr, nullptr,
+                     nullptr, &blocked)
+             ? "blocked"
+             : "plane";
+}
+
+}  // namespace cpu
 }  // namespace tapconv

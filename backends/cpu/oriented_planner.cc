@@ -103,6 +103,12 @@ OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
   OrientedTapSet set;
   set.begin.resize(channels + 1);
   set.distinct_of.assign(channels * k_taps, -1);
+  int64_t total = 0;
+  for (int64_t c = 0; c < channels; ++c)
+    total += static_cast<int64_t>(distinct[angles.angle_of[c]].size());
+  set.dh.reserve(total);
+  set.dw.reserve(total);
+  if (weights != nullptr) set.weight.reserve(total);
   for (int64_t c = 0; c < channels; ++c) {
     const int64_t a = angles.angle_of[c];
     const int64_t first = static_cast<int64_t>(set.dh.size());

@@ -9,6 +9,7 @@
 
 #include "backends/cpu/path_kernel_abi.h"
 #include "backends/cpu/simd.h"
+#include "backends/cpu/simd_convert.h"
 // Mirrors simd.h's choice, for the gathers the SIMD layer does not offer.
 #if defined(TAPCONV_SIMD_WANT_SCALAR)
 #define TAPCONV_PATH_GATHER_SCALAR 1
@@ -27,22 +28,6 @@ namespace tapconv::cpu::TAPCONV_SIMD_NS {
 namespace path_internal {
 
 inline int64_t Min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-// --- Storage <-> compute
-// ------------------------------------------------------
-
-inline Vec<float> LoadCvt(const float* p) { return LoadU(p); }
-inline Vec<double> LoadCvt(const double* p) { return LoadU(p); }
-inline Vec<float> LoadCvt(const uint16_t* p) { return LoadBf16(p); }
-inline Vec<float> LoadCvtN(const float* p, int n) { return LoadN(p, n); }
-inline Vec<double> LoadCvtN(const double* p, int n) { return LoadN(p, n); }
-inline Vec<float> LoadCvtN(const uint16_t* p, int n) { return LoadBf16N(p, n); }
-inline void StoreCvt(float* p, Vec<float> v) { StoreU(p, v); }
-inline void StoreCvt(double* p, Vec<double> v) { StoreU(p, v); }
-inline void StoreCvt(uint16_t* p, Vec<float> v) { StoreBf16(p, v); }
-inline void StoreCvtN(float* p, Vec<float> v, int n) { StoreN(p, v, n); }
-inline void StoreCvtN(double* p, Vec<double> v, int n) { StoreN(p, v, n); }
-inline void StoreCvtN(uint16_t* p, Vec<float> v, int n) { StoreBf16N(p, v, n); }
 
 // dst[0, n) = src[0, n) converted to the compute type.
 template <typename S, typename T>

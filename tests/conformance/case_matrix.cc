@@ -56,6 +56,30 @@ void OrientedMatrix(std::vector<OpCase>& all) {
       }
     }
   }
+  // Runs of channels of one angle, as the models assign them (the cpu
+  // backend's blocked kernels; channel-parallel GPU tiles): full and partial
+  // vectors of channels, both layouts, strides 1 and 2.
+  const std::vector<double> models = angle_sets[3];
+  for (int k : {7, 31}) {
+    for (int64_t stride = 1; stride <= 2; ++stride) {
+      for (Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+        OrientedConfig c;
+        c.taps = k;
+        c.height = 19;
+        c.width = 22;
+        c.channels = i % 2 == 0 ? 40 : 96;
+        c.batch = 2;
+        c.args.stride = stride;
+        c.args.layout = layout;
+        c.angles = c.channels == 40 ? Degrees({22.5, 90}) : models;
+        c.angle_blocks = true;
+        c.args.residual = i % 3 == 1;
+        c.dtype = dtypes[i % 3];
+        Append(all, OrientedCases(c));
+        ++i;
+      }
+    }
+  }
 }
 
 void ConvNdMatrix(std::vector<OpCase>& all) {

@@ -132,8 +132,12 @@ OrientedData MakeOrientedData(const OrientedConfig& c) {
   d.x = Random(c.dtype, OrientedActivation(c, c.height, c.width), rng);
   d.weight = Random(c.dtype, {c.channels, 1, 1, c.taps}, rng);
   d.theta = HostTensor(DType::kF32, {c.channels});
-  for (int64_t i = 0; i < c.channels; ++i)
-    d.theta.Set(i, c.angles[i % c.angles.size()]);
+  const int64_t num_angles = static_cast<int64_t>(c.angles.size());
+  for (int64_t i = 0; i < c.channels; ++i) {
+    d.theta.Set(
+        i, c.angles[c.angle_blocks ? (num_angles * (i + 1) - 1) / c.channels
+                                   : i % num_angles]);
+  }
   d.bias = Random(c.dtype, {c.channels}, rng);
   d.dy = Random(c.dtype, OrientedActivation(c, d.out_h, d.out_w), rng);
   return d;
@@ -143,13 +147,14 @@ std::string Describe(const OrientedConfig& c) {
   std::vector<std::string> angles;
   for (double a : c.angles)
     angles.push_back(absl::StrCat(std::round(a * 1800 / M_PI) / 10));
-  return absl::StrCat(
-      "N", c.batch, " C", c.channels, " ", c.height, "x", c.width, " K", c.taps,
-      " s", c.args.stride, " d", c.args.dilation,
-      c.args.tap_rule == TapRule::kTrunc ? " trunc" : " line",
-      c.args.layout == Layout::kNCHW ? " NCHW" : " NHWC",
-      c.args.residual ? " residual" : "", c.bias ? " bias" : "",
-      " angles(deg) ", absl::StrJoin(angles, ","), " ", DTypeTag(c.dtype));
+  return absl::StrCat("N", c.batch, " C", c.channels, " ", c.height, "x",
+                      c.width, " K", c.taps, " s", c.args.stride, " d",
+                      c.args.dilation,
+                      c.args.tap_rule == TapRule::kTrunc ? " trunc" : " line",
+                      c.args.layout == Layout::kNCHW ? " NCHW" : " NHWC",
+                      c.args.residual ? " residual" : "", c.bias ? " bias" : "",
+                      c.angle_blocks ? " angle blocks(deg) " : " angles(deg) ",
+                      absl::StrJoin(angles, ","), " ", DTypeTag(c.dtype));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,8 +38,11 @@ struct OpCase {
 struct OrientedConfig {
   int64_t batch = 2, channels = 4, height = 9, width = 11, taps = 7;
   OrientedConvArgs args;
-  // Angles (radians) cycled over the channels.
+  // Angles (radians) cycled over the channels, or with angle_blocks given to
+  // contiguous channel blocks as the models do: channel c gets angle
+  // floor((A (c + 1) - 1) / C) of the A angles.
   std::vector<double> angles = {0.0, 0.3926991, 0.7853982, 1.5707964};
+  bool angle_blocks = false;
   bool bias = true;
   DType dtype = DType::kF32;
 };

@@ -162,6 +162,59 @@ std::vector<OrientedConfig> CpuOrientedConfigs() {
     out.push_back(c);
   }
 
+  // Runs of channels of one angle, as the models assign them: the blocked
+  // kernels (vectors over channels) where the instruction set has them.
+  // Channel counts give full and partial vectors (20 = 16 + 4, 12 = 8 + 4, 3
+  // per angle: too few to fill half a vector, so the plane kernels run).
+  const Size block_sizes[] = {{1, 1}, {3, 2}, {9, 11}, {17, 23}, {40, 37}};
+  const std::vector<double> models = angles[0];
+  const std::vector<double> row_and_column = Degrees({22.5, 90});
+  const struct {
+    int64_t channels;
+    const std::vector<double>* angles;
+  } blocks[] = {{40, &row_and_column}, {96, &models}, {24, &models}};
+  for (int k : {7, 15, 31}) {
+    for (int64_t stride = 1; stride <= 3; ++stride) {
+      for (Layout layout : layouts) {
+        OrientedConfig c;
+        c.taps = k;
+        c.args.stride = stride;
+        c.args.layout = layout;
+        c.dtype = dtypes[i % 3];
+        const Size size = block_sizes[i % 5];
+        c.height = size.h;
+        c.width = size.w;
+        c.channels = blocks[(i / 2) % 3].channels;
+        c.angles = *blocks[(i / 2) % 3].angles;
+        c.angle_blocks = true;
+        c.batch = 1 + i % 2;
+        c.bias = i % 4 != 3;
+        c.args.residual = i % 5 == 1;
+        c.args.dilation = i % 7 == 3 ? 2 : 1;
+        c.args.tap_rule = i % 3 == 2 ? TapRule::kLine : TapRule::kTrunc;
+        out.push_back(c);
+        ++i;
+      }
+    }
+  }
+  // Planes large enough for several row bands of the blocked kernels, with
+  // row and column tiles in one call.
+  for (int64_t stride : {1, 2}) {
+    for (Layout layout : layouts) {
+      OrientedConfig c;
+      c.batch = 2;
+      c.channels = 32;
+      c.height = 160;
+      c.width = 170;
+      c.taps = 31;
+      c.args.stride = stride;
+      c.args.layout = layout;
+      c.angles = row_and_column;
+      c.angle_blocks = true;
+      out.push_back(c);
+    }
+  }
+
   // Few channels, larger batch: the weight gradient splits the batch.
   for (int64_t channels : {1, 3}) {
     for (Layout layout : layouts) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/isa.h"
 #include "gtest/gtest.h"
 #include "ops/oriented_conv.h"
@@ -123,6 +124,11 @@ std::vector<OrientedConfig> DeterminismConfigs() {
       c.batch = 5;
       c.dtype = DType::kF32;
       configs.push_back(c);
+      // Channel runs of one angle: the blocked kernels.
+      c.channels = 40;
+      c.batch = 2;
+      c.angle_blocks = true;
+      configs.push_back(c);
     }
   }
   return configs;
@@ -144,15 +150,59 @@ TEST(OrientedCpuDeterminismTest, BitIdenticalForAnyThreadCount) {
   }
 }
 
+// The blocked kernels keep each thread's scratch between calls and only
+// rewrite the parts a call changes. Here a call with row and column tiles
+// (two scratch regions) alternates with calls of one kind of tile on larger
+// planes, whose one region overlaps the other region of the first call; every
+// call is checked against the reference, on one thread (so that one scratch
+// sees the whole sequence), then on two.
+TEST(OrientedCpuScratchReuseTest, EveryCallMatchesReference) {
+  const std::vector<double> row_tiles = {0.3926991},  // 22.5 degrees
+      column_tiles = {1.5707964},                     // 90 degrees
+      both = {0.3926991, 1.5707964};
+  for (Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    std::vector<OrientedConfig> sequence;
+    for (const std::vector<double>* angles :
+         {&both, &row_tiles, &both, &column_tiles, &both}) {
+      OrientedConfig c;
+      c.batch = 2;
+      c.channels = 32;
+      c.height = angles == &both ? 45 : 160;  // 160 rows: several bands
+      c.width = 38;
+      c.taps = 31;
+      c.args.layout = layout;
+      c.angles = *angles;
+      c.angle_blocks = true;
+      sequence.push_back(c);
+    }
+    for (int threads : {1, 2}) {
+      for (const OrientedConfig& config : sequence) {
+        for (const OpCase& c : OrientedCases(config)) {
+          SCOPED_TRACE(
+              absl::StrCat(c.op, " [", c.config, "] num_threads ", threads));
+          const absl::StatusOr<Outputs> expected =
+              c.run(ExecContext{"reference"});
+          ASSERT_TRUE(expected.ok()) << expected.status();
+          const absl::StatusOr<Outputs> actual = c.run(Cpu(threads));
+          ASSERT_TRUE(actual.ok()) << actual.status();
+          EXPECT_LE(MaxScaledError(*actual, *expected),
+                    Tolerance(c.dtype, c.reduction_length));
+        }
+      }
+    }
+  }
+}
+
 // Independent of the reference: for the float64 op A (no bias),
 // <A x, dy> = <x, A^T dy> and sum_ck dweight[c,k] v[c,k] = <A_v x, dy>, where
 // A_v is the forward with weights v (the weight gradient is linear in w's
 // direction), and dbias = sum of dy per channel.
 class OrientedCpuIdentityTest
-    : public ::testing::TestWithParam<std::tuple<Layout, int64_t>> {};
+    : public ::testing::TestWithParam<std::tuple<Layout, int64_t, bool>> {};
 
 TEST_P(OrientedCpuIdentityTest, AdjointAndWeightGradient) {
-  const auto [layout, stride] = GetParam();
+  // one_angle: every channel at one angle, which the blocked kernels take.
+  const auto [layout, stride, one_angle] = GetParam();
   const int64_t n = 2, c = 9, h = 37, w = 41, k = 31;
   std::mt19937_64 rng(7);
   OrientedConvArgs args;
@@ -168,7 +218,8 @@ TEST_P(OrientedCpuIdentityTest, AdjointAndWeightGradient) {
   HostTensor weight = Uniform(DType::kF64, {c, 1, 1, k}, rng);
   HostTensor v = Uniform(DType::kF64, {c, 1, 1, k}, rng);
   HostTensor theta(DType::kF32, {c});
-  for (int64_t i = 0; i < c; ++i) theta.Set(i, 0.37 * i - 0.5);
+  for (int64_t i = 0; i < c; ++i)
+    theta.Set(i, one_angle ? 0.4 : 0.37 * i - 0.5);
 
   HostTensor y(DType::kF64, activation(p, q));
   ASSERT_TRUE(ops::OrientedConv2dForward(
@@ -212,7 +263,59 @@ TEST_P(OrientedCpuIdentityTest, AdjointAndWeightGradient) {
 INSTANTIATE_TEST_SUITE_P(
     LayoutsAndStrides, OrientedCpuIdentityTest,
     ::testing::Combine(::testing::Values(Layout::kNCHW, Layout::kNHWC),
-                       ::testing::Values<int64_t>(1, 2, 3)));
+                       ::testing::Values<int64_t>(1, 2, 3), ::testing::Bool()));
+
+// Which kernels run: the blocked ones (vectors over channels) for runs of
+// channels of one angle where the instruction set has them and they pay,
+// the plane ones otherwise; TAPCONV_CPU_ORIENTED_BLOCKED=1 (the *_blocked
+// test targets) takes the blocked ones wherever they apply.
+TEST(OrientedCpuKernelChoiceTest, BlockedForRunsOfOneAngle) {
+  using cpu::OrientedPass;
+  const char* forced = std::getenv("TAPCONV_CPU_ORIENTED_BLOCKED");
+  const bool everywhere = forced != nullptr && std::string(forced) == "1";
+  const bool vectors = cpu::ActiveIsa() != cpu::Isa::kScalar;
+  const std::string blocked = vectors ? "blocked" : "plane";
+  const int64_t c = 64;
+  std::vector<double> runs(c), interleaved(c);
+  for (int64_t i = 0; i < c; ++i) {
+    runs[i] = M_PI * static_cast<double>((8 * (i + 1) - 1) / c) / 8.0;
+    interleaved[i] = M_PI * static_cast<double>(i % 8) / 8.0;
+  }
+  auto name = [&](OrientedPass pass, Layout layout, int64_t taps,
+                  int64_t stride, DType dtype,
+                  const std::vector<double>& theta) {
+    OrientedConvArgs args;
+    args.layout = layout;
+    args.stride = stride;
+    const int64_t out = OrientedOutputSize(28, stride);
+    return cpu::OrientedKernelName(pass, args, theta,
+                                   {2, c, 28, 28, out, out, taps}, dtype);
+  };
+  const Layout nchw = Layout::kNCHW, nhwc = Layout::kNHWC;
+  const DType f32 = DType::kF32, bf16 = DType::kBF16;
+  EXPECT_EQ(name(OrientedPass::kForward, nchw, 31, 1, f32, runs), blocked);
+  EXPECT_EQ(name(OrientedPass::kBackwardInput, nchw, 31, 1, f32, runs),
+            blocked);
+  EXPECT_EQ(name(OrientedPass::kForward, nchw, 31, 2, f32, runs), blocked);
+  EXPECT_EQ(name(OrientedPass::kForward, nhwc, 7, 1, bf16, runs), blocked);
+  EXPECT_EQ(name(OrientedPass::kForward, nhwc, 31, 2, DType::kF64, runs),
+            blocked);
+  // Few taps or bfloat16 on channels-first: the transposes would not pay.
+  EXPECT_EQ(name(OrientedPass::kForward, nchw, 7, 1, f32, runs),
+            everywhere ? blocked : "plane");
+  EXPECT_EQ(name(OrientedPass::kForward, nchw, 31, 1, bf16, runs),
+            everywhere ? blocked : "plane");
+  // Never blocked: the weight gradient, a strided input gradient, one angle
+  // per channel, float16 (no kernels at all).
+  EXPECT_EQ(name(OrientedPass::kBackwardParams, nchw, 31, 1, f32, runs),
+            "plane");
+  EXPECT_EQ(name(OrientedPass::kBackwardInput, nchw, 31, 2, f32, runs),
+            "plane");
+  EXPECT_EQ(name(OrientedPass::kForward, nhwc, 31, 1, f32, interleaved),
+            "plane");
+  EXPECT_EQ(name(OrientedPass::kForward, nchw, 31, 1, DType::kF16, runs),
+            "unimplemented");
+}
 
 // Outputs over 16 MiB are written with non-temporal stores. A 1-tap conv is
 // pointwise, y = (w + 1) x + b under the residual, dx = (w + 1) dy, so these

@@ -1,0 +1,122 @@
+#ifndef TAPCONV_BACKENDS_CPU_ORIENTED_BLOCKED_ABI_H_
+#define TAPCONV_BACKENDS_CPU_ORIENTED_BLOCKED_ABI_H_
+
+// The channel-blocked oriented conv: what its planner
+// (oriented_blocked_planner.cc) hands to the per-ISA kernels
+// (oriented_blocked_kernels_impl.h). Plain structs only, like
+// oriented_kernel_abi.h.
+//
+// The plane kernels vectorise along a row, so every tap of an oblique line
+// reads its vector at an unaligned, cache-line-splitting address: one load per
+// multiply-add, at the split-load rate. The models give whole runs of
+// channels one angle, so here a vector holds `lanes` channels of one pixel
+// instead: every tap load is a whole aligned vector, and consecutive taps of
+// a line reuse the vectors already loaded (see OrientedRun). NCHW activations
+// are transposed into that layout while packing and back while storing; NHWC
+// ones already have it.
+//
+// Scratch X of one work item (block b, image n, a band of output rows
+// [p0, p0 + band)): x_rows x x_cols pixels of `lanes` compute-type elements;
+// pixel (u, t) holds source channels [c0, c0 + lanes) at
+//   source row    stride * p0 - pad_top + u
+//   source column t - pad_left
+// or zeros where that lies outside the source (lanes beyond the block's
+// channels are zero too). Output (p, q) of the band reads tap (dh, dw) at X
+// pixel (stride * (p - p0) + pad_top + dh, stride * q + pad_left + dw).
+//
+// Outputs are computed in tiles of `tile` consecutive outputs along a row
+// (row tiles) or down a column (column tiles) into the staging buffer O
+// (o_rows x o_cols pixels), then stored. For row tiles X and O are stored
+// row-major, for column tiles column-major, so that the outputs of a tile, and
+// the taps of a run, are always `stride` pixels apart in memory. Tiles may run
+// past the band's last row or column: X and O are sized so that those extra
+// outputs read and write inside the scratch, and they are never stored.
+
+#include <cstdint>
+
+#include "backends/cpu/oriented_kernel_abi.h"
+
+namespace tapconv::cpu {
+
+// Taps of one angle that reuse each other's loads: `length` taps whose X
+// offsets are offset, offset + step, offset + 2 * step, ..., where step
+// (stride pixels) is the distance between neighbouring outputs of a tile.
+// Output r of a tile then reads tap j at X vector r + j: a run costs
+// tile + length - 1 loads for tile * length multiply-adds.
+struct OrientedRun {
+  int64_t offset;     // X elements from the tile's first output's base pixel
+  int32_t length;     // 1 .. kernels' longest run
+  int32_t first_tap;  // index of the run's first tap in the block's weights
+};
+
+struct OrientedBlockGeometry {
+  bool column_tiles;  // X and O column-major
+  const OrientedRun* runs;
+  int64_t num_runs;
+  int64_t taps;  // sum of the runs' lengths
+};
+
+struct OrientedBlock {
+  int64_t c0, channels;  // channels [c0, c0 + channels), channels <= lanes
+  int64_t geometry;      // index into OrientedBlockedPlan::geometries
+  const void* weights;   // taps x lanes, compute type, in run order; 0-padded
+  const void* bias;      // lanes, compute type; null: no bias
+};
+
+struct OrientedBlockedPlan {
+  OrientedStorage storage;
+  bool nhwc;
+  // src -> dst: the forward reads x and writes y; the stride-1 input gradient
+  // reads dy and writes dx (with mirrored taps).
+  const void* src;
+  void* dst;
+  int64_t batch, channels, src_h, src_w, dst_h, dst_w, stride;
+  int64_t lanes;  // vector width of the compute type: the channels per pixel
+
+  const OrientedBlock* blocks;
+  int64_t num_blocks;
+  const OrientedBlockGeometry* geometries;
+
+  int64_t tile;  // outputs per tile
+  int64_t pad_top, pad_left, x_rows, x_cols;
+  int64_t o_rows, o_cols;
+  int64_t band_rows, num_bands;
+  // Byte offsets in a work item's scratch of the kernels' headers, of X for
+  // row tiles and for column tiles (each only as large as some geometry
+  // needs), of O, and the scratch's size.
+  int64_t scratch_x_rows, scratch_x_columns, scratch_o, scratch_bytes;
+  // Items run block-major: item = (n * num_blocks + b) * num_bands + band.
+  int64_t num_items;
+};
+
+// The first kOrientedBlockedHeaderBytes of a work item's scratch belong to the
+// kernels (they record what the zero borders of each X were written for); the
+// caller zeroes them whenever it allocates a new buffer.
+constexpr int64_t kOrientedBlockedHeaderBytes = 128;
+
+using OrientedBlockedItemsFn = void (*)(const OrientedBlockedPlan& plan,
+                                        int64_t begin, int64_t end,
+                                        void* scratch);
+
+// Per instruction set. `tile` and `max_run` are the register tiling the
+// kernels were compiled for; lanes 0 means the instruction set has no blocked
+// kernels (scalar).
+struct OrientedBlockedKernelTable {
+  int lanes_f32, lanes_f64;
+  int tile, max_run;
+  OrientedBlockedItemsFn run;
+};
+
+namespace scalar {
+const OrientedBlockedKernelTable& OrientedBlockedKernels();
+}
+namespace avx2 {
+const OrientedBlockedKernelTable& OrientedBlockedKernels();
+}
+namespace avx512 {
+const OrientedBlockedKernelTable& OrientedBlockedKernels();
+}
+
+}  // namespace tapconv::cpu
+
+#endif  // TAPCONV_BACKENDS_CPU_ORIENTED_BLOCKED_ABI_H_

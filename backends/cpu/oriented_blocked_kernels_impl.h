@@ -1,0 +1,455 @@
+#ifndef TAPCONV_BACKENDS_CPU_ORIENTED_BLOCKED_KERNELS_IMPL_H_
+#define TAPCONV_BACKENDS_CPU_ORIENTED_BLOCKED_KERNELS_IMPL_H_
+
+// The channel-blocked oriented-conv kernels (see oriented_blocked_abi.h),
+// written once over the SIMD layer and compiled per ISA by
+// oriented_kernels_<isa>.cc. Raw pointers only (see simd.h).
+//
+// A work item packs the rows its band reads into the scratch X (NCHW: lanes x
+// lanes blocks of channel rows transposed into pixel vectors; NHWC: each
+// pixel's channels copied), computes the band tile by tile into O, and stores
+// O back (transposed again for NCHW). Every output is reduced by one thread
+// in the fixed order of its block's runs: results do not depend on threads.
+
+#include <cstdint>
+
+#include "backends/cpu/oriented_blocked_abi.h"
+#include "backends/cpu/simd.h"
+#include "backends/cpu/simd_convert.h"
+
+namespace tapconv::cpu::TAPCONV_SIMD_NS {
+namespace oriented_blocked_internal {
+
+// Register tiling: kTile accumulators, up to kMaxRun weights and the vector
+// being loaded must fit the register file (32 vector registers with AVX-512,
+// 16 with AVX2).
+constexpr bool kWideRegisterFile = Vec<float>::kLanes >= 16;
+constexpr int kTile = kWideRegisterFile ? 14 : 8;
+constexpr int kMaxRun = kWideRegisterFile ? 8 : 4;
+// The blocked layout only pays with several channels per vector.
+constexpr int kMinLanes = 4;
+
+inline int64_t Min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t Max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+template <typename T>
+void Zero(T* dst, int64_t n) {
+  constexpr int L = Vec<T>::kLanes;
+  const Vec<T> z = Set1(T(0));
+  int64_t i = 0;
+  for (; i + L <= n; i += L) StoreU(dst + i, z);
+  if (i < n) StoreN(dst + i, z, static_cast<int>(n - i));
+}
+
+// Pixel pitches of X and O: row-major for row tiles, column-major for
+// column tiles (oriented_blocked_abi.h).
+struct Pitches {
+  int64_t x_row, x_col, o_row, o_col;
+};
+inline Pitches PitchesOf(const OrientedBlockedPlan& p, bool column_tiles) {
+  return column_tiles ? Pitches{1, p.x_rows, 1, p.o_rows}
+                      : Pitches{p.x_cols, 1, p.o_cols, 1};
+}
+
+// --- Tiles -------------------------------------------------------------------
+
+// acc[r] += sum_j w[j] * src[(r + j) * step] for the kTile outputs r of a
+// tile and the M taps j of one run: each loaded vector feeds up to M
+// accumulators.
+template <typename T, int M>
+inline __attribute__((always_inline)) void RunTaps(const T* src, int64_t step,
+                                                   const T* w, Vec<T>* acc) {
+  constexpr int L = Vec<T>::kLanes;
+  Vec<T> wv[M];
+#pragma GCC unroll 16
+  for (int j = 0; j < M; ++j) wv[j] = LoadU(w + j * L);
+#pragma GCC unroll 32
+  for (int i = 0; i < kTile + M - 1; ++i) {
+    const Vec<T> v = LoadU(src + i * step);
+#pragma GCC unroll 16
+    for (int j = 0; j < M; ++j) {
+      const int r = i - j;
+      if (r >= 0 && r < kTile) acc[r] = MulAdd(wv[j], v, acc[r]);
+    }
+  }
+}
+
+// RunTaps for a run length known at run time (1 .. kMaxRun).
+template <typename T, int M = 1>
+inline __attribute__((always_inline)) void RunTapsOfLength(
+    int length, const T* src, int64_t step, const T* w, Vec<T>* acc) {
+  if constexpr (M < kMaxRun) {
+    if (length != M)
+      return RunTapsOfLength<T, M + 1>(length, src, step, w, acc);
+  }
+  RunTaps<T, M>(src, step, w, acc);
+}
+
+// out[r] = bias + sum over the geometry's taps, for the kTile outputs r (O
+// pixels r apart) whose X base pixels are `stride` pixels apart. The strides
+// models use are compile-time constants (kStride > 0), so that the loads
+// address base + constant; kStride 0 reads the stride at run time.
+template <typename T, int kStride>
+void Tile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
+          const T* weights, const T* bias, T* out) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t step = (kStride > 0 ? kStride : stride) * L;
+  Vec<T> acc[kTile];
+  const Vec<T> init = bias != nullptr ? LoadU(bias) : Set1(T(0));
+#pragma GCC unroll 32
+  for (int r = 0; r < kTile; ++r) acc[r] = init;
+  for (int64_t k = 0; k < g.num_runs; ++k) {
+    const OrientedRun& run = g.runs[k];
+    RunTapsOfLength<T>(run.length, base + run.offset, step,
+                       weights + int64_t{run.first_tap} * L, acc);
+  }
+#pragma GCC unroll 32
+  for (int r = 0; r < kTile; ++r) StoreU(out + r * L, acc[r]);
+}
+
+// All tiles of a band: `along` outputs per line in tiles of kTile, `across`
+// lines (row tiles: along = columns, across = rows; column tiles: the other
+// way round).
+template <typename T, int kStride>
+void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
+           int64_t rows, const OrientedBlockGeometry& g, const T* weights,
+           const T* bias, const T* x, T* o) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t s = p.stride;
+  const int64_t along = column ? rows : p.dst_w;
+  const int64_t across = column ? p.dst_w : rows;
+  // X pixel of output (i, j) of the band: (s * i + pad_top, s * j + pad_left).
+  const int64_t x_along = (column ? pitch.x_row : pitch.x_col) * s * L;
+  const int64_t x_across = (column ? pitch.x_col : pitch.x_row) * s * L;
+  const int64_t o_along = (column ? pitch.o_row : pitch.o_col) * L;
+  const int64_t o_across = (column ? pitch.o_col : pitch.o_row) * L;
+  const T* x0 = x + (p.pad_top * pitch.x_row + p.pad_left * pitch.x_col) * L;
+  for (int64_t a0 = 0; a0 < along; a0 += kTile) {
+    for (int64_t c = 0; c < across; ++c) {
+      Tile<T, kStride>(x0 + a0 * x_along + c * x_across, s, g, weights, bias,
+                       o + a0 * o_along + c * o_across);
+    }
+  }
+}
+
+// --- Packing -----------------------------------------------------------------
+
+// At the start of a work item's scratch (the caller zeroes it whenever the
+// buffer is new): the layout the two X regions' zero borders were written for,
+// and which X rows of each hold source data rather than zeros. A plan with
+// any other layout, or other region offsets, zeroes both regions first: a
+// region of one plan may overlap the other region of the next.
+struct ScratchHeader {
+  int64_t x_rows, x_cols, pad_left, src_w, lanes, elem_bytes;
+  int64_t x_rows_offset, x_columns_offset, o_offset;
+  int64_t data_lo[2], data_hi[2];  // [0]: row-major X, [1]: column-major X
+};
+static_assert(sizeof(ScratchHeader) <= kOrientedBlockedHeaderBytes,
+              "the scratch header outgrew its reserved bytes");
+
+template <typename T>
+void PrepareScratch(const OrientedBlockedPlan& p, char* scratch) {
+  ScratchHeader* h = reinterpret_cast<ScratchHeader*>(scratch);
+  const ScratchHeader want{p.x_rows,
+                           p.x_cols,
+                           p.pad_left,
+                           p.src_w,
+                           p.lanes,
+                           int64_t{sizeof(T)},
+                           p.scratch_x_rows,
+                           p.scratch_x_columns,
+                           p.scratch_o,
+                           {0, 0},
+                           {0, 0}};
+  if (h->x_rows == want.x_rows && h->x_cols == want.x_cols &&
+      h->pad_left == want.pad_left && h->src_w == want.src_w &&
+      h->lanes == want.lanes && h->elem_bytes == want.elem_bytes &&
+      h->x_rows_offset == want.x_rows_offset &&
+      h->x_columns_offset == want.x_columns_offset &&
+      h->o_offset == want.o_offset) {
+    return;
+  }
+  // Both X regions, up to O.
+  Zero(reinterpret_cast<T*>(scratch + p.scratch_x_rows),
+       (p.scratch_o - p.scratch_x_rows) / static_cast<int64_t>(sizeof(T)));
+  *h = want;
+}
+
+// Zeroes the image columns of X rows [lo, hi).
+template <typename T>
+void ZeroImageRows(const OrientedBlockedPlan& p, const Pitches& pitch, T* x,
+                   int64_t lo, int64_t hi) {
+  constexpr int L = Vec<T>::kLanes;
+  for (int64_t u = lo; u < hi; ++u) {
+    if (pitch.x_col == 1) {
+      Zero(x + (u * pitch.x_row + p.pad_left) * L, p.src_w * L);
+    } else {
+      for (int64_t t = p.pad_left; t < p.pad_left + p.src_w; ++t)
+        Zero(x + (u + t * pitch.x_col) * L, L);
+    }
+  }
+}
+
+// X rows [data_lo, data_hi) of one region are about to receive source rows:
+// rows that held data before and do not now get their image columns zeroed,
+// so that every row outside the new range reads zeros.
+template <typename T>
+void PrepareRows(const OrientedBlockedPlan& p, const Pitches& pitch,
+                 ScratchHeader* h, int region, T* x, int64_t data_lo,
+                 int64_t data_hi) {
+  const int64_t old_lo = h->data_lo[region], old_hi = h->data_hi[region];
+  if (old_lo < old_hi) {
+    ZeroImageRows(p, pitch, x, old_lo, Min64(old_hi, data_lo));
+    ZeroImageRows(p, pitch, x, Max64(old_lo, data_hi), old_hi);
+  }
+  h->data_lo[region] = data_lo;
+  h->data_hi[region] = data_hi;
+}
+
+// NCHW: source rows [h_lo, h_hi) of channels [c0, c0 + cn) of image n into X
+// rows from u_lo: lanes x lanes blocks of consecutive pixels (read as one
+// flat range of each plane, so narrow rows still fill whole blocks) are
+// transposed into pixel vectors.
+template <typename S, typename T>
+void PackNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
+              int64_t n, int64_t c0, int64_t cn, int64_t h_lo, int64_t h_hi,
+              int64_t u_lo, T* x) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t W = p.src_w, plane = p.src_h * W;
+  const S* first = src + (n * p.channels + c0) * plane;
+  const int64_t end = h_hi * W;
+  const int64_t next = pitch.x_col * L, next_row = pitch.x_row * L;
+  // X pixel of the next source element: image column t of X row u.
+  T* row = x + (u_lo * pitch.x_row + p.pad_left * pitch.x_col) * L;
+  T* pixel = row;
+  int64_t t = 0;
+  auto advance = [&] {
+    pixel += next;
+    if (++t == W) {
+      t = 0;
+      row += next_row;
+      pixel = row;
+    }
+  };
+  int64_t m = h_lo * W;
+  if (cn == L) {
+    // Whole blocks: fixed trip counts, so the block stays in registers.
+    for (; m + L <= end; m += L) {
+      Vec<T> v[L];
+#pragma GCC unroll 16
+      for (int c = 0; c < L; ++c) v[c] = LoadCvt(first + c * plane + m);
+      Transpose(v);
+#pragma GCC unroll 16
+      for (int j = 0; j < L; ++j) {
+        StoreU(pixel, v[j]);
+        advance();
+      }
+    }
+  }
+  for (; m < end; m += L) {
+    const int count = static_cast<int>(Min64(L, end - m));
+    Vec<T> v[L];
+    for (int c = 0; c < L; ++c) {
+      v[c] = c < cn ? LoadCvtN(first + c * plane + m, count) : Set1(T(0));
+    }
+    Transpose(v);
+    for (int j = 0; j < count; ++j) {
+      StoreU(pixel, v[j]);
+      advance();
+    }
+  }
+}
+
+// NHWC: the same rows, each pixel's cn channels copied.
+template <typename S, typename T>
+void PackNhwc(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
+              int64_t n, int64_t c0, int64_t cn, int64_t h_lo, int64_t h_hi,
+              int64_t u_lo, T* x) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t W = p.src_w, C = p.channels;
+  const int k = static_cast<int>(cn);
+  const int64_t next = pitch.x_col * L;
+  for (int64_t h = h_lo; h < h_hi; ++h) {
+    const S* row = src + ((n * p.src_h + h) * W) * C + c0;
+    T* dst =
+        x + ((u_lo + h - h_lo) * pitch.x_row + p.pad_left * pitch.x_col) * L;
+    if (cn == L) {
+      for (int64_t w = 0; w < W; ++w)
+        StoreU(dst + w * next, LoadCvt(row + w * C));
+    } else {
+      for (int64_t w = 0; w < W; ++w)
+        StoreU(dst + w * next, LoadCvtN(row + w * C, k));
+    }
+  }
+}
+
+// --- Storing -----------------------------------------------------------------
+
+// NCHW: O rows [0, rows) (output rows p0 ...) of channels [c0, c0 + cn) into
+// dst, transposed back lanes x lanes at a time over the flat output range.
+template <typename T, typename S>
+void StoreNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const T* o,
+               int64_t n, int64_t c0, int64_t cn, int64_t p0, int64_t rows,
+               S* dst) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t Q = p.dst_w, plane = p.dst_h * Q;
+  S* first = dst + (n * p.channels + c0) * plane;
+  const int64_t end = (p0 + rows) * Q;
+  const int64_t next = pitch.o_col * L, next_row = pitch.o_row * L;
+  // O pixel of the next output: column j of O row i.
+  const T* row = o;
+  const T* pixel = row;
+  int64_t j = 0;
+  auto advance = [&] {
+    pixel += next;
+    if (++j == Q) {
+      j = 0;
+      row += next_row;
+      pixel = row;
+    }
+  };
+  int64_t m = p0 * Q;
+  if (cn == L) {
+    // Whole blocks: fixed trip counts, so the block stays in registers.
+    for (; m + L <= end; m += L) {
+      Vec<T> v[L];
+#pragma GCC unroll 16
+      for (int k = 0; k < L; ++k) {
+        v[k] = LoadU(pixel);
+        advance();
+      }
+      Transpose(v);
+#pragma GCC unroll 16
+      for (int c = 0; c < L; ++c) StoreCvt(first + c * plane + m, v[c]);
+    }
+  }
+  for (; m < end; m += L) {
+    const int count = static_cast<int>(Min64(L, end - m));
+    Vec<T> v[L];
+    for (int k = 0; k < L; ++k) {
+      if (k < count) {
+        v[k] = LoadU(pixel);
+        advance();
+      } else {
+        v[k] = Set1(T(0));
+      }
+    }
+    Transpose(v);
+    for (int64_t c = 0; c < cn; ++c)
+      StoreCvtN(first + c * plane + m, v[c], count);
+  }
+}
+
+// NHWC: each output pixel's cn channels.
+template <typename T, typename S>
+void StoreNhwc(const OrientedBlockedPlan& p, const Pitches& pitch, const T* o,
+               int64_t n, int64_t c0, int64_t cn, int64_t p0, int64_t rows,
+               S* dst) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t Q = p.dst_w, C = p.channels;
+  const int k = static_cast<int>(cn);
+  const int64_t next = pitch.o_col * L;
+  for (int64_t i = 0; i < rows; ++i) {
+    S* row = dst + ((n * p.dst_h + p0 + i) * Q) * C + c0;
+    const T* from = o + i * pitch.o_row * L;
+    if (cn == L) {
+      for (int64_t q = 0; q < Q; ++q)
+        StoreCvt(row + q * C, LoadU(from + q * next));
+    } else {
+      for (int64_t q = 0; q < Q; ++q)
+        StoreCvtN(row + q * C, LoadU(from + q * next), k);
+    }
+  }
+}
+
+// --- Work items --------------------------------------------------------------
+
+template <typename S, typename T>
+void Items(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
+           void* scratch) {
+  const S* src = static_cast<const S*>(p.src);
+  S* dst = static_cast<S*>(p.dst);
+  char* bytes = static_cast<char*>(scratch);
+  ScratchHeader* header = reinterpret_cast<ScratchHeader*>(bytes);
+  PrepareScratch<T>(p, bytes);
+  T* o = reinterpret_cast<T*>(bytes + p.scratch_o);
+  const int64_t s = p.stride;
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t band = item % p.num_bands;
+    const int64_t b = (item / p.num_bands) % p.num_blocks;
+    const int64_t n = item / p.num_bands / p.num_blocks;
+    const OrientedBlock& block = p.blocks[b];
+    const OrientedBlockGeometry& g = p.geometries[block.geometry];
+    const bool column = g.column_tiles;
+    const Pitches pitch = PitchesOf(p, column);
+    T* x = reinterpret_cast<T*>(
+        bytes + (column ? p.scratch_x_columns : p.scratch_x_rows));
+    const T* weights = static_cast<const T*>(block.weights);
+    const T* bias = static_cast<const T*>(block.bias);
+    const int64_t p0 = band * p.band_rows;
+    const int64_t rows = Min64(p.band_rows, p.dst_h - p0);
+
+    // X row u holds source row first_row + u.
+    const int64_t first_row = s * p0 - p.pad_top;
+    const int64_t h_lo = Max64(0, first_row);
+    const int64_t h_hi = Min64(p.src_h, first_row + p.x_rows);
+    const int64_t u_lo = h_lo - first_row;
+    const int64_t u_hi = Max64(u_lo, h_hi - first_row);
+    PrepareRows(p, pitch, header, column ? 1 : 0, x, u_lo, u_hi);
+    if (h_lo < h_hi) {
+      if (p.nhwc) {
+        PackNhwc(p, pitch, src, n, block.c0, block.channels, h_lo, h_hi, u_lo,
+                 x);
+      } else {
+        PackNchw(p, pitch, src, n, block.c0, block.channels, h_lo, h_hi, u_lo,
+                 x);
+      }
+    }
+
+    switch (s) {
+      case 1:
+        Tiles<T, 1>(p, pitch, column, rows, g, weights, bias, x, o);
+        break;
+      case 2:
+        Tiles<T, 2>(p, pitch, column, rows, g, weights, bias, x, o);
+        break;
+      default:
+        Tiles<T, 0>(p, pitch, column, rows, g, weights, bias, x, o);
+        break;
+    }
+
+    if (p.nhwc) {
+      StoreNhwc(p, pitch, o, n, block.c0, block.channels, p0, rows, dst);
+    } else {
+      StoreNchw(p, pitch, o, n, block.c0, block.channels, p0, rows, dst);
+    }
+  }
+}
+
+inline void Run(const OrientedBlockedPlan& plan, int64_t begin, int64_t end,
+                void* scratch) {
+  switch (plan.storage) {
+    case OrientedStorage::kF32:
+      return Items<float, float>(plan, begin, end, scratch);
+    case OrientedStorage::kF64:
+      return Items<double, double>(plan, begin, end, scratch);
+    case OrientedStorage::kBF16:
+      return Items<uint16_t, float>(plan, begin, end, scratch);
+  }
+}
+
+constexpr int LanesOrNone(int lanes) { return lanes >= kMinLanes ? lanes : 0; }
+
+}  // namespace oriented_blocked_internal
+
+// The table oriented_kernels_<isa>.cc exports (constexpr: no static
+// initialiser compiled with this ISA's flags).
+constexpr OrientedBlockedKernelTable kOrientedBlockedKernelTable{
+    oriented_blocked_internal::LanesOrNone(Vec<float>::kLanes),
+    oriented_blocked_internal::LanesOrNone(Vec<double>::kLanes),
+    oriented_blocked_internal::kTile, oriented_blocked_internal::kMaxRun,
+    &oriented_blocked_internal::Run};
+
+}  // namespace tapconv::cpu::TAPCONV_SIMD_NS
+
+#endif  // TAPCONV_BACKENDS_CPU_ORIENTED_BLOCKED_KERNELS_IMPL_H_

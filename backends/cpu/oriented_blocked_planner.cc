@@ -1,0 +1,275 @@
+#include "backends/cpu/oriented_blocked_planner.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+namespace tapconv::cpu {
+namespace {
+
+// X of one band should stay in a core's L2 while its tiles sweep over it.
+constexpr int64_t kBandBudgetBytes = int64_t{1} << 20;
+// Beyond this the plane kernels, which tile more finely, are used instead.
+constexpr int64_t kMaxScratchBytes = int64_t{32} << 20;
+// Enough work items for the threads: more bands are cut when blocks and
+// images alone give fewer. Bands change no result (every output is reduced
+// by one thread in its block's run order whatever the banding).
+constexpr int64_t kMinItems = 8;
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t RoundUp(int64_t a, int64_t m) { return CeilDiv(a, m) * m; }
+
+struct Tap {
+  int64_t dh, dw;
+  int64_t index;  // position in its channel's distinct taps
+};
+
+// Taps split into runs along rows (column_tiles false: equal dh, dw growing
+// by `step`) or down columns: `order` lists the taps run by run, `runs` holds
+// (first position in order, length), `loads` what the tiles will load.
+struct RunSplit {
+  std::vector<int64_t> order;
+  std::vector<std::pair<int64_t, int32_t>> runs;
+  int64_t loads = 0;
+};
+
+RunSplit SplitIntoRuns(const std::vector<Tap>& taps, bool column_tiles,
+                       int64_t step, int tile, int max_run) {
+  auto across = [&](int64_t i) {
+    return column_tiles ? taps[i].dw : taps[i].dh;
+  };
+  auto along = [&](int64_t i) {
+    return column_tiles ? taps[i].dh : taps[i].dw;
+  };
+  RunSplit split;
+  const int64_t n = static_cast<int64_t>(taps.size());
+  split.order.resize(n);
+  for (int64_t i = 0; i < n; ++i) split.order[i] = i;
+  std::sort(split.order.begin(), split.order.end(), [&](int64_t a, int64_t b) {
+    return across(a) != across(b) ? across(a) < across(b) : along(a) < along(b);
+  });
+  for (int64_t i = 0; i < n;) {
+    int64_t e = i + 1;
+    while (e < n && e - i < max_run &&
+           across(split.order[e]) == across(split.order[i]) &&
+           along(split.order[e]) == along(split.order[i]) + (e - i) * step) {
+      ++e;
+    }
+    const int32_t length = static_cast<int32_t>(e - i);
+    split.runs.emplace_back(i, length);
+    // The tile's loads of the source, plus the run's weights.
+    split.loads += tile + length - 1 + length;
+    i = e;
+  }
+  return split;
+}
+
+enum class Override { kNone, kNever, kWherePossible };
+
+Override EnvironmentOverride() {
+  static const Override value = [] {
+    const char* v = std::getenv("TAPCONV_CPU_ORIENTED_BLOCKED");
+    if (v == nullptr) return Override::kNone;
+    if (std::string(v) == "0") return Override::kNever;
+    if (std::string(v) == "1") return Override::kWherePossible;
+    return Override::kNone;
+  }();
+  return value;
+}
+
+}  // namespace
+
+bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
+                              OrientedBlockedPlanStorage* st) {
+  const bool f64 = r.storage == OrientedStorage::kF64;
+  const int64_t lanes = f64 ? r.kernels->lanes_f64 : r.kernels->lanes_f32;
+  const Override forced = EnvironmentOverride();
+  if (forced == Override::kNever || lanes == 0 || r.kernels->run == nullptr ||
+      r.stride > kMaxBlockedStride || r.channels == 0 || r.dst_h == 0 ||
+      r.dst_w == 0) {
+    return false;
+  }
+  const int64_t C = r.channels, s = r.stride;
+  const int tile = r.kernels->tile;
+  const OrientedTapSet& ts = *r.taps;
+  const std::vector<int64_t>& angle_of = r.angles->angle_of;
+
+  // Blocks: runs of channels of one angle, cut into vectors.
+  std::vector<OrientedBlock>& blocks = st->blocks_;
+  blocks.clear();
+  for (int64_t c = 0; c < C;) {
+    int64_t e = c + 1;
+    while (e < C && angle_of[e] == angle_of[c]) ++e;
+    for (int64_t c0 = c; c0 < e; c0 += lanes) {
+      OrientedBlock block{};
+      block.c0 = c0;
+      block.channels = std::min(lanes, e - c0);
+      blocks.push_back(block);
+    }
+    c = e;
+  }
+  const int64_t num_blocks = static_cast<int64_t>(blocks.size());
+  if (2 * C < num_blocks * lanes) return false;  // vectors less than half full
+  const bool few_taps = kMinBlockedNchwTaps * C > ts.begin[C];
+  if (!r.nhwc && forced != Override::kWherePossible &&
+      (r.storage == OrientedStorage::kBF16 || few_taps)) {
+    return false;
+  }
+
+  // Each used angle's taps (as its first channel lists them), mirrored for
+  // the input gradient, and their extent.
+  std::vector<int64_t> geometry_of_angle(r.angles->table.channels, -1);
+  std::vector<std::vector<Tap>> angle_taps;
+  int64_t dh_min = 0, dh_max = 0, dw_min = 0, dw_max = 0;
+  for (OrientedBlock& block : blocks) {
+    const int64_t a = angle_of[block.c0];
+    if (geometry_of_angle[a] < 0) {
+      geometry_of_angle[a] = static_cast<int64_t>(angle_taps.size());
+      std::vector<Tap> taps;
+      for (int64_t u = ts.begin[block.c0]; u < ts.begin[block.c0 + 1]; ++u) {
+        const int64_t dh = r.mirrored ? -ts.dh[u] : ts.dh[u];
+        const int64_t dw = r.mirrored ? -ts.dw[u] : ts.dw[u];
+        dh_min = std::min(dh_min, dh);
+        dh_max = std::max(dh_max, dh);
+        dw_min = std::min(dw_min, dw);
+        dw_max = std::max(dw_max, dw);
+        taps.push_back(Tap{dh, dw, u - ts.begin[block.c0]});
+      }
+      angle_taps.push_back(std::move(taps));
+    }
+    block.geometry = geometry_of_angle[a];
+  }
+
+  // Scratch layout: zero borders wide enough for every tap, and for the
+  // tiles that run past the last output row or column.
+  OrientedBlockedPlan& p = st->plan_;
+  p = OrientedBlockedPlan{};
+  const int64_t elem = f64 ? 8 : 4;
+  p.tile = tile;
+  p.pad_top = -dh_min;
+  p.pad_left = -dw_min;
+  p.x_cols = std::max(p.pad_left + r.src_w, s * (RoundUp(r.dst_w, tile) - 1) +
+                                                p.pad_left + dw_max + 1);
+  auto x_rows_for = [&](int64_t band) {
+    return s * (RoundUp(band, tile) - 1) + p.pad_top + dh_max + 1;
+  };
+  const int64_t row_bytes = p.x_cols * lanes * elem;
+  int64_t band = r.dst_h;
+  if (x_rows_for(band) * row_bytes > kBandBudgetBytes) {
+    const int64_t fit =
+        (kBandBudgetBytes / row_bytes - p.pad_top - dh_max - 1) / s + 1;
+    band = std::max<int64_t>(tile, fit / tile * tile);
+  }
+  const int64_t per_band = r.batch * num_blocks;
+  if (per_band * CeilDiv(r.dst_h, band) < kMinItems) {
+    const int64_t bands = CeilDiv(kMinItems, per_band);
+    band = std::min(band, RoundUp(CeilDiv(r.dst_h, bands), tile));
+  }
+  band = std::min(band, r.dst_h);
+  p.band_rows = band;
+  p.num_bands = CeilDiv(r.dst_h, band);
+  p.x_rows = x_rows_for(band);
+  p.o_rows = RoundUp(band, tile);
+  p.o_cols = RoundUp(r.dst_w, tile);
+
+  // Runs: per angle, along the direction that loads less.
+  std::vector<OrientedBlockGeometry>& geometries = st->geometries_;
+  geometries.assign(angle_taps.size(), OrientedBlockGeometry{});
+  st->runs_.assign(angle_taps.size(), {});
+  std::vector<std::vector<int64_t>> tap_order(angle_taps.size());
+  bool any_rows = false, any_columns = false;
+  for (size_t a = 0; a < angle_taps.size(); ++a) {
+    const std::vector<Tap>& taps = angle_taps[a];
+    RunSplit rows = SplitIntoRuns(taps, false, s, tile, r.kernels->max_run);
+    RunSplit columns = SplitIntoRuns(taps, true, s, tile, r.kernels->max_run);
+    const bool column_tiles = columns.loads < rows.loads;
+    const RunSplit& best = column_tiles ? columns : rows;
+    // X is row-major for row tiles and column-major for column tiles.
+    const int64_t row_pitch = column_tiles ? 1 : p.x_cols;
+    const int64_t col_pitch = column_tiles ? p.x_rows : 1;
+    for (const auto& [first, length] : best.runs) {
+      const Tap& t = taps[best.order[first]];
+      st->runs_[a].push_back(
+          OrientedRun{(t.dh * row_pitch + t.dw * col_pitch) * lanes, length,
+                      static_cast<int32_t>(first)});
+    }
+    OrientedBlockGeometry& g = geometries[a];
+    g.column_tiles = column_tiles;
+    g.runs = st->runs_[a].data();
+    g.num_runs = static_cast<int64_t>(st->runs_[a].size());
+    g.taps = static_cast<int64_t>(taps.size());
+    tap_order[a] = best.order;
+    (column_tiles ? any_columns : any_rows) = true;
+  }
+
+  const int64_t x_bytes = RoundUp(p.x_rows * row_bytes, 64);
+  p.scratch_x_rows = kOrientedBlockedHeaderBytes;
+  p.scratch_x_columns = p.scratch_x_rows + (any_rows ? x_bytes : 0);
+  p.scratch_o = p.scratch_x_columns + (any_columns ? x_bytes : 0);
+  p.scratch_bytes =
+      p.scratch_o + RoundUp(p.o_rows * p.o_cols * lanes * elem, 64);
+  if (p.scratch_bytes > kMaxScratchBytes) return false;
+
+  // Weights (taps x lanes, in run order) and biases (lanes) of every block,
+  // zero in the lanes past its channels, in the compute type.
+  std::vector<double> values;
+  int64_t value_count = 0;
+  for (const OrientedBlock& block : blocks)
+    value_count += (angle_taps[block.geometry].size() + 1) * lanes;
+  values.reserve(value_count);
+  std::vector<int64_t> weight_at(num_blocks), bias_at(num_blocks, -1);
+  for (int64_t b = 0; b < num_blocks; ++b) {
+    const OrientedBlock& block = blocks[b];
+    const std::vector<Tap>& taps = angle_taps[block.geometry];
+    const std::vector<int64_t>& order = tap_order[block.geometry];
+    weight_at[b] = static_cast<int64_t>(values.size());
+    for (int64_t k : order) {
+      for (int64_t lane = 0; lane < lanes; ++lane) {
+        const int64_t c = block.c0 + lane;
+        values.push_back(lane < block.channels
+                             ? ts.weight[ts.begin[c] + taps[k].index]
+                             : 0.0);
+      }
+    }
+    if (r.bias != nullptr) {
+      bias_at[b] = static_cast<int64_t>(values.size());
+      for (int64_t lane = 0; lane < lanes; ++lane)
+        values.push_back(lane < block.channels ? (*r.bias)[block.c0 + lane]
+                                               : 0.0);
+    }
+  }
+  const void* base = nullptr;
+  if (f64) {
+    st->values_f64_ = values;
+    base = st->values_f64_.data();
+  } else {
+    st->values_f32_.assign(values.begin(), values.end());
+    base = st->values_f32_.data();
+  }
+  for (int64_t b = 0; b < num_blocks; ++b) {
+    blocks[b].weights = static_cast<const char*>(base) + weight_at[b] * elem;
+    blocks[b].bias = bias_at[b] < 0
+                         ? nullptr
+                         : static_cast<const char*>(base) + bias_at[b] * elem;
+  }
+
+  p.storage = r.storage;
+  p.nhwc = r.nhwc;
+  p.src = r.src;
+  p.dst = r.dst;
+  p.batch = r.batch;
+  p.channels = C;
+  p.src_h = r.src_h;
+  p.src_w = r.src_w;
+  p.dst_h = r.dst_h;
+  p.dst_w = r.dst_w;
+  p.stride = s;
+  p.lanes = lanes;
+  p.blocks = blocks.data();
+  p.num_blocks = num_blocks;
+  p.geometries = geometries.data();
+  p.num_items = r.batch * num_blocks * p.num_bands;
+  return true;
+}
+
+}  // namespace tapconv::cpu

@@ -1,0 +1,74 @@
+#ifndef TAPCONV_BACKENDS_CPU_ORIENTED_BLOCKED_PLANNER_H_
+#define TAPCONV_BACKENDS_CPU_ORIENTED_BLOCKED_PLANNER_H_
+
+// Decides whether an oriented-conv call runs on the channel-blocked kernels
+// (oriented_blocked_abi.h) and builds their plan: channel blocks of one
+// angle, each angle's taps split into runs along the better tile direction,
+// the weights per block, the scratch layout and the row bands.
+
+#include <cstdint>
+#include <vector>
+
+#include "backends/cpu/oriented_blocked_abi.h"
+#include "backends/cpu/oriented_planner.h"
+
+namespace tapconv::cpu {
+
+struct OrientedBlockedRequest {
+  OrientedStorage storage;
+  bool nhwc;
+  // Forward: x (src_h x src_w) -> y (dst_h x dst_w), taps as given. Input
+  // gradient, stride 1 only: dy -> dx with mirrored taps (mirrored = true).
+  const void* src;
+  void* dst;
+  int64_t batch, channels, src_h, src_w, dst_h, dst_w, stride;
+  bool mirrored;
+  const OrientedAngleTable* angles;
+  const OrientedTapSet* taps;       // with merged weights
+  const std::vector<double>* bias;  // [C] or null
+  const OrientedBlockedKernelTable* kernels;
+};
+
+// An OrientedBlockedPlan with the arrays it points into. Not copyable.
+class OrientedBlockedPlanStorage {
+ public:
+  OrientedBlockedPlanStorage() = default;
+  OrientedBlockedPlanStorage(const OrientedBlockedPlanStorage&) = delete;
+  OrientedBlockedPlanStorage& operator=(const OrientedBlockedPlanStorage&) =
+      delete;
+
+  const OrientedBlockedPlan& plan() const { return plan_; }
+
+ private:
+  friend bool BuildOrientedBlockedPlan(const OrientedBlockedRequest&,
+                                       OrientedBlockedPlanStorage*);
+  OrientedBlockedPlan plan_{};
+  std::vector<OrientedBlock> blocks_;
+  std::vector<OrientedBlockGeometry> geometries_;
+  std::vector<std::vector<OrientedRun>> runs_;
+  std::vector<float> values_f32_;  // weights, then biases
+  std::vector<double> values_f64_;
+};
+
+// Fills `storage` and returns true when the blocked kernels apply and are
+// expected to be faster (measured on the benchmark shapes):
+//   - an instruction set with blocked kernels for the dtype (AVX2, AVX-512);
+//   - channel runs of one angle that fill at least half of their vectors;
+//   - channels-last activations, which the plane kernels must transpose; or
+//     channels-first float32/float64 with at least kMinBlockedNchwTaps
+//     distinct taps per channel on average, where the arithmetic outweighs
+//     the transposes into and out of the blocked layout (with fewer taps, and
+//     for bfloat16, the plane kernels were as fast or faster);
+//   - a stride of at most kMaxBlockedStride and a bounded scratch.
+// Otherwise returns false and the plane kernels run. The environment
+// variable TAPCONV_CPU_ORIENTED_BLOCKED (read once) overrides the choice:
+// 0 never uses the blocked kernels, 1 uses them wherever they apply.
+bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& request,
+                              OrientedBlockedPlanStorage* storage);
+
+constexpr int64_t kMaxBlockedStride = 16;
+constexpr int64_t kMinBlockedNchwTaps = 20;
+
+}  // namespace tapconv::cpu
+
+#endif  // TAPCONV_BACKENDS_CPU_ORIENTED_BLOCKED_PLANNER_H_
