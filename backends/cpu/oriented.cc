@@ -214,33 +214,58 @@ absl::Status RunBlocked(const cpu::OrientedBlockedPlan& plan,
 }
 
 // Fills `blocked` and returns true when the blocked kernels run this pass:
-// the forward (x -> y), or the stride-1 input gradient, which is the forward
-// conv of dy with the mirrored taps (dy -> dx).
+// the forward (x -> y), the stride-1 input gradient, which is the forward
+// conv of dy with the mirrored taps (dy -> dx), or the weight gradient (x and
+// dy -> partial sums; `want` says which of dweight and dbias).
+struct BlockedTensors {
+  const void* src = nullptr;
+  void* dst = nullptr;
+  const void* dy = nullptr;
+  bool want_dweight = false, want_dbias = false;
+};
+
 bool PlanBlocked(cpu::OrientedPass pass, const OrientedConvArgs& args,
                  const OrientedConvShape& s, OrientedStorage storage,
                  const cpu::OrientedAngleTable& table,
                  const OrientedTapSet& taps, const std::vector<double>* bias,
-                 const void* src, void* dst,
+                 const BlockedTensors& t,
                  cpu::OrientedBlockedPlanStorage* blocked) {
   const bool nhwc = args.layout == Layout::kNHWC;
+  cpu::OrientedBlockedRequest r{cpu::OrientedBlockedOp::kForward,
+                                storage,
+                                nhwc,
+                                t.src,
+                                t.dst,
+                                t.dy,
+                                s.batch,
+                                s.channels,
+                                s.in_h,
+                                s.in_w,
+                                s.out_h,
+                                s.out_w,
+                                args.stride,
+                                &table,
+                                &taps,
+                                bias,
+                                &BlockedKernels()};
   switch (pass) {
     case cpu::OrientedPass::kForward:
-      return cpu::BuildOrientedBlockedPlan(
-          {storage, nhwc, src, dst, s.batch, s.channels, s.in_h, s.in_w,
-           s.out_h, s.out_w, args.stride, /*mirrored=*/false, &table, &taps,
-           bias, &BlockedKernels()},
-          blocked);
+      break;
     case cpu::OrientedPass::kBackwardInput:
-      return args.stride == 1 &&
-             cpu::BuildOrientedBlockedPlan(
-                 {storage, nhwc, src, dst, s.batch, s.channels, s.out_h,
-                  s.out_w, s.in_h, s.in_w, 1, /*mirrored=*/true, &table, &taps,
-                  nullptr, &BlockedKernels()},
-                 blocked);
+      if (args.stride != 1) return false;
+      r.op = cpu::OrientedBlockedOp::kInputGradient;
+      r.src_h = s.out_h;
+      r.src_w = s.out_w;
+      r.dst_h = s.in_h;
+      r.dst_w = s.in_w;
+      break;
     case cpu::OrientedPass::kBackwardParams:
+      r.op = cpu::OrientedBlockedOp::kWeightGradient;
+      r.want_dweight = t.want_dweight;
+      r.want_dbias = t.want_dbias;
       break;
   }
-  return false;
+  return cpu::BuildOrientedBlockedPlan(r, blocked);
 }
 
 }  // namespace
@@ -266,9 +291,11 @@ absl::Status CpuBackend::OrientedConvForward(const OrientedConvArgs& args,
   if (io.bias.has_value()) bias = LoadDoubles(*io.bias);
   const bool nhwc = args.layout == Layout::kNHWC;
   cpu::OrientedBlockedPlanStorage blocked;
+  BlockedTensors tensors;
+  tensors.src = io.x.data;
+  tensors.dst = io.y.data;
   if (PlanBlocked(cpu::OrientedPass::kForward, args, s, storage, table, taps,
-                  io.bias.has_value() ? &bias : nullptr, io.x.data, io.y.data,
-                  &blocked)) {
+                  io.bias.has_value() ? &bias : nullptr, tensors, &blocked)) {
     return RunBlocked(blocked.plan(), ctx);
   }
   OrientedPlanRequest request{OrientedOp::kForward,
@@ -304,8 +331,11 @@ absl::Status CpuBackend::OrientedConvBackwardInput(
   const OrientedTapSet taps =
       cpu::BuildOrientedTapSet(table, s, args.stride, &weights);
   cpu::OrientedBlockedPlanStorage blocked;
+  BlockedTensors tensors;
+  tensors.src = io.dy.data;
+  tensors.dst = io.dx.data;
   if (PlanBlocked(cpu::OrientedPass::kBackwardInput, args, s, storage, table,
-                  taps, nullptr, io.dy.data, io.dx.data, &blocked)) {
+                  taps, nullptr, tensors, &blocked)) {
     return RunBlocked(blocked.plan(), ctx);
   }
   OrientedPlanRequest request{OrientedOp::kBackwardInput,
@@ -347,25 +377,39 @@ absl::Status CpuBackend::OrientedConvBackwardParams(
   } else {
     const OrientedTapSet taps =
         cpu::BuildOrientedTapSet(table, s, args.stride, nullptr);
-    OrientedPlanRequest request{OrientedOp::kBackwardParams,
-                                s,
-                                args.stride,
-                                args.layout == Layout::kNHWC,
-                                storage,
-                                LanesFor(storage),
-                                &taps,
-                                nullptr};
-    request.x = io.x.data;
-    request.dy = io.dy.data;
-    request.want_dweight = io.dweight.has_value();
-    request.want_dbias = io.dbias.has_value();
-    OrientedPlanStorage plan;
-    OrientedPlanner::Build(request, &plan);
-    TAPCONV_RETURN_IF_ERROR(
-        RunPlane(plan.plan(), Kernels().backward_params, ctx));
-    OrientedPlanner::CombineParams(plan, taps, k_taps,
-                                   io.dweight.has_value() ? &dweight : nullptr,
-                                   io.dbias.has_value() ? &dbias : nullptr);
+    std::vector<double>* dweight_out =
+        io.dweight.has_value() ? &dweight : nullptr;
+    std::vector<double>* dbias_out = io.dbias.has_value() ? &dbias : nullptr;
+    BlockedTensors tensors;
+    tensors.src = io.x.data;
+    tensors.dy = io.dy.data;
+    tensors.want_dweight = io.dweight.has_value();
+    tensors.want_dbias = io.dbias.has_value();
+    cpu::OrientedBlockedPlanStorage blocked;
+    if (PlanBlocked(cpu::OrientedPass::kBackwardParams, args, s, storage, table,
+                    taps, nullptr, tensors, &blocked)) {
+      TAPCONV_RETURN_IF_ERROR(RunBlocked(blocked.plan(), ctx));
+      blocked.CombineParams(taps, k_taps, dweight_out, dbias_out);
+    } else {
+      OrientedPlanRequest request{OrientedOp::kBackwardParams,
+                                  s,
+                                  args.stride,
+                                  args.layout == Layout::kNHWC,
+                                  storage,
+                                  LanesFor(storage),
+                                  &taps,
+                                  nullptr};
+      request.x = io.x.data;
+      request.dy = io.dy.data;
+      request.want_dweight = io.dweight.has_value();
+      request.want_dbias = io.dbias.has_value();
+      OrientedPlanStorage plan;
+      OrientedPlanner::Build(request, &plan);
+      TAPCONV_RETURN_IF_ERROR(
+          RunPlane(plan.plan(), Kernels().backward_params, ctx));
+      OrientedPlanner::CombineParams(plan, taps, k_taps, dweight_out,
+                                     dbias_out);
+    }
   }
   if (io.dweight.has_value()) StoreDoubles(dweight, *io.dweight);
   if (io.dbias.has_value()) StoreDoubles(dbias, *io.dbias);
@@ -385,8 +429,10 @@ std::string OrientedKernelName(OrientedPass pass, const OrientedConvArgs& args,
   const OrientedTapSet taps =
       BuildOrientedTapSet(table, shape, args.stride, &weights);
   OrientedBlockedPlanStorage blocked;
-  return PlanBlocked(pass, args, shape, storage, table, taps, nullptr, nullptr,
-                     nullptr, &blocked)
+  BlockedTensors tensors;
+  tensors.want_dweight = true;
+  return PlanBlocked(pass, args, shape, storage, table, taps, nullptr, tensors,
+                     &blocked)
              ? "blocked"
              : "plane";
 }

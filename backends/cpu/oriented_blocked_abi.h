@@ -54,6 +54,8 @@ struct OrientedBlockGeometry {
   const OrientedRun* runs;
   int64_t num_runs;
   int64_t taps;  // sum of the runs' lengths
+  // [taps]: each tap's (in run order) position in its channel's distinct taps.
+  const int64_t* tap_index;
 };
 
 struct OrientedBlock {
@@ -61,15 +63,28 @@ struct OrientedBlock {
   int64_t geometry;      // index into OrientedBlockedPlan::geometries
   const void* weights;   // taps x lanes, compute type, in run order; 0-padded
   const void* bias;      // lanes, compute type; null: no bias
+  // Weight gradient: the tap-set index of channel c0's first tap (the block's
+  // channels share one angle, so channel c0 + i's taps follow at i * taps).
+  int64_t tap_base;
 };
 
 struct OrientedBlockedPlan {
   OrientedStorage storage;
   bool nhwc;
   // src -> dst: the forward reads x and writes y; the stride-1 input gradient
-  // reads dy and writes dx (with mirrored taps).
+  // reads dy and writes dx (with mirrored taps). The weight gradient
+  // (weight_gradient true) reads x as src and dy (dst_h x dst_w, in x's
+  // layout), and writes only partial sums: item (block b, part) adds images
+  // [part * batch_per_part, ...) into dweight_partial[part * total_taps + u]
+  // for tap-set index u and dbias_partial[part * channels + c] (either may be
+  // null). dy is staged in O, with zeros past the band's outputs.
   const void* src;
   void* dst;
+  bool weight_gradient;
+  const void* dy;
+  int64_t batch_parts, batch_per_part, total_taps, max_taps;
+  double* dweight_partial;
+  double* dbias_partial;
   int64_t batch, channels, src_h, src_w, dst_h, dst_w, stride;
   int64_t lanes;  // vector width of the compute type: the channels per pixel
 
@@ -83,9 +98,12 @@ struct OrientedBlockedPlan {
   int64_t band_rows, num_bands;
   // Byte offsets in a work item's scratch of the kernels' headers, of X for
   // row tiles and for column tiles (each only as large as some geometry
-  // needs), of O, and the scratch's size.
-  int64_t scratch_x_rows, scratch_x_columns, scratch_o, scratch_bytes;
-  // Items run block-major: item = (n * num_blocks + b) * num_bands + band.
+  // needs), of O, of the weight gradient's lane sums ((max_taps + 1) x lanes
+  // in the compute type, then as many doubles), and the scratch's size.
+  int64_t scratch_x_rows, scratch_x_columns, scratch_o, scratch_sums;
+  int64_t scratch_bytes;
+  // Forward and input gradient: item = (n * num_blocks + b) * num_bands +
+  // band. Weight gradient: item = b * batch_parts + part.
   int64_t num_items;
 };
 

@@ -362,18 +362,216 @@ void StoreNhwc(const OrientedBlockedPlan& p, const Pitches& pitch, const T* o,
   }
 }
 
+// --- Weight gradient ---------------------------------------------------------
+
+// Each tap's sum over a tile is split over kGradientSplit accumulators, so
+// that a run of one tap still keeps several multiply-adds in flight.
+constexpr int kGradientSplit = kWideRegisterFile ? 2 : 1;
+// Lane sums in the compute type are folded into doubles after at most this
+// many terms per lane.
+constexpr int64_t kMaxTermsPerFlush = 2048;
+
+// sums[j] += sum_r d[r] * src[(r + j) * step] for the M taps j of one run and
+// the kTile outputs r of a tile.
+template <typename T, int M>
+inline __attribute__((always_inline)) void RunGradient(const T* src,
+                                                       int64_t step,
+                                                       const Vec<T>* d,
+                                                       T* sums) {
+  constexpr int L = Vec<T>::kLanes;
+  Vec<T> a[M][kGradientSplit];
+#pragma GCC unroll 16
+  for (int j = 0; j < M; ++j) {
+    a[j][0] = LoadU(sums + j * L);
+#pragma GCC unroll 4
+    for (int h = 1; h < kGradientSplit; ++h) a[j][h] = Set1(T(0));
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < kTile + M - 1; ++i) {
+    const Vec<T> v = LoadU(src + i * step);
+#pragma GCC unroll 16
+    for (int j = 0; j < M; ++j) {
+      const int r = i - j;
+      if (r >= 0 && r < kTile) {
+        Vec<T>& acc = a[j][r % kGradientSplit];
+        acc = MulAdd(d[r], v, acc);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < M; ++j) {
+    Vec<T> sum = a[j][0];
+#pragma GCC unroll 4
+    for (int h = 1; h < kGradientSplit; ++h) sum = Add(sum, a[j][h]);
+    StoreU(sums + j * L, sum);
+  }
+}
+
+template <typename T, int M = 1>
+inline __attribute__((always_inline)) void RunGradientOfLength(
+    int length, const T* src, int64_t step, const Vec<T>* d, T* sums) {
+  if constexpr (M < kMaxRun) {
+    if (length != M)
+      return RunGradientOfLength<T, M + 1>(length, src, step, d, sums);
+  }
+  RunGradient<T, M>(src, step, d, sums);
+}
+
+// sums[tap] += sum over the kTile outputs r of a tile of dy[r] * x at the
+// tap, dy staged like O (r * L apart).
+template <typename T, int kStride>
+void GradientTile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
+                  const T* dy, T* sums) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t step = (kStride > 0 ? kStride : stride) * L;
+  Vec<T> d[kTile];
+#pragma GCC unroll 32
+  for (int r = 0; r < kTile; ++r) d[r] = LoadU(dy + r * L);
+  for (int64_t k = 0; k < g.num_runs; ++k) {
+    const OrientedRun& run = g.runs[k];
+    RunGradientOfLength<T>(run.length, base + run.offset, step, d,
+                           sums + int64_t{run.first_tap} * L);
+  }
+}
+
+// Lane sums of one work item: `fast` in the compute type, folded into the
+// doubles `folded` every kMaxTermsPerFlush terms; tap j at j * L, the bias
+// after the last tap.
+template <typename T>
+struct GradientSums {
+  T* fast;
+  double* folded;
+  int64_t slots, terms;
+
+  void Fold() {
+    constexpr int L = Vec<T>::kLanes;
+    for (int64_t i = 0; i < slots * L; ++i) folded[i] += fast[i];
+    Zero(fast, slots * L);
+    terms = 0;
+  }
+  // About to add `more` terms per lane.
+  void Count(int64_t more) {
+    if (terms + more > kMaxTermsPerFlush) Fold();
+    terms += more;
+  }
+};
+
+template <typename T, int kStride>
+void GradientTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
+                   bool column, int64_t rows, const OrientedBlockGeometry& g,
+                   const T* x, const T* dy, GradientSums<T>* sums) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t s = p.stride;
+  const int64_t along = column ? rows : p.dst_w;
+  const int64_t across = column ? p.dst_w : rows;
+  const int64_t x_along = (column ? pitch.x_row : pitch.x_col) * s * L;
+  const int64_t x_across = (column ? pitch.x_col : pitch.x_row) * s * L;
+  const int64_t o_along = (column ? pitch.o_row : pitch.o_col) * L;
+  const int64_t o_across = (column ? pitch.o_col : pitch.o_row) * L;
+  const T* x0 = x + (p.pad_top * pitch.x_row + p.pad_left * pitch.x_col) * L;
+  for (int64_t a0 = 0; a0 < along; a0 += kTile) {
+    for (int64_t c = 0; c < across; ++c) {
+      sums->Count(kTile);
+      GradientTile<T, kStride>(x0 + a0 * x_along + c * x_across, s, g,
+                               dy + a0 * o_along + c * o_across, sums->fast);
+    }
+  }
+}
+
+// dy rows [p0, p0 + rows) of channels [c0, c0 + cn) of image n into O (the
+// inverse of StoreNchw / StoreNhwc), zeros where tiles run past the band's
+// outputs; their sum goes to bias_sum.
+template <typename S, typename T>
+void StageGradient(const OrientedBlockedPlan& p, const Pitches& pitch,
+                   bool column, const S* dy, int64_t n, int64_t c0, int64_t cn,
+                   int64_t p0, int64_t rows, T* o, T* bias_sum) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t Q = p.dst_w, C = p.channels;
+  const int k = static_cast<int>(cn);
+  Vec<T> total = LoadU(bias_sum);
+  auto at = [&](int64_t i, int64_t j) {
+    return o + (i * pitch.o_row + j * pitch.o_col) * L;
+  };
+  if (p.nhwc) {
+    for (int64_t i = 0; i < rows; ++i) {
+      const S* row = dy + ((n * p.dst_h + p0 + i) * Q) * C + c0;
+      for (int64_t q = 0; q < Q; ++q) {
+        const Vec<T> v =
+            cn == L ? LoadCvt(row + q * C) : LoadCvtN(row + q * C, k);
+        StoreU(at(i, q), v);
+        total = Add(total, v);
+      }
+    }
+  } else {
+    const int64_t plane = p.dst_h * Q;
+    const S* first = dy + (n * C + c0) * plane;
+    const int64_t end = (p0 + rows) * Q;
+    int64_t i = 0, j = 0;
+    for (int64_t m = p0 * Q; m < end; m += L) {
+      const int count = static_cast<int>(Min64(L, end - m));
+      Vec<T> v[L];
+      for (int c = 0; c < L; ++c) {
+        if (c >= cn) {
+          v[c] = Set1(T(0));
+        } else if (count == L) {
+          v[c] = LoadCvt(first + c * plane + m);
+        } else {
+          v[c] = LoadCvtN(first + c * plane + m, count);
+        }
+      }
+      Transpose(v);
+      for (int e = 0; e < count; ++e) {
+        StoreU(at(i, j), v[e]);
+        total = Add(total, v[e]);
+        if (++j == Q) {
+          j = 0;
+          ++i;
+        }
+      }
+    }
+  }
+  StoreU(bias_sum, total);
+  const Vec<T> zero = Set1(T(0));
+  if (column) {
+    for (int64_t i = rows; i < p.o_rows; ++i) {
+      for (int64_t q = 0; q < Q; ++q) StoreU(at(i, q), zero);
+    }
+  } else {
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t q = Q; q < p.o_cols; ++q) StoreU(at(i, q), zero);
+    }
+  }
+}
+
 // --- Work items --------------------------------------------------------------
 
+// X rows of block `block`, image n, for the band starting at output row p0.
 template <typename S, typename T>
-void Items(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
-           void* scratch) {
+void PackBand(const OrientedBlockedPlan& p, const Pitches& pitch,
+              ScratchHeader* header, bool column, const S* src, int64_t n,
+              const OrientedBlock& block, int64_t p0, T* x) {
+  // X row u holds source row first_row + u.
+  const int64_t first_row = p.stride * p0 - p.pad_top;
+  const int64_t h_lo = Max64(0, first_row);
+  const int64_t h_hi = Min64(p.src_h, first_row + p.x_rows);
+  const int64_t u_lo = h_lo - first_row;
+  const int64_t u_hi = Max64(u_lo, h_hi - first_row);
+  PrepareRows(p, pitch, header, column ? 1 : 0, x, u_lo, u_hi);
+  if (h_lo >= h_hi) return;
+  if (p.nhwc) {
+    PackNhwc(p, pitch, src, n, block.c0, block.channels, h_lo, h_hi, u_lo, x);
+  } else {
+    PackNchw(p, pitch, src, n, block.c0, block.channels, h_lo, h_hi, u_lo, x);
+  }
+}
+
+template <typename S, typename T>
+void ConvItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
+               char* bytes) {
   const S* src = static_cast<const S*>(p.src);
   S* dst = static_cast<S*>(p.dst);
-  char* bytes = static_cast<char*>(scratch);
   ScratchHeader* header = reinterpret_cast<ScratchHeader*>(bytes);
-  PrepareScratch<T>(p, bytes);
   T* o = reinterpret_cast<T*>(bytes + p.scratch_o);
-  const int64_t s = p.stride;
   for (int64_t item = begin; item < end; ++item) {
     const int64_t band = item % p.num_bands;
     const int64_t b = (item / p.num_bands) % p.num_blocks;
@@ -388,25 +586,8 @@ void Items(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
     const T* bias = static_cast<const T*>(block.bias);
     const int64_t p0 = band * p.band_rows;
     const int64_t rows = Min64(p.band_rows, p.dst_h - p0);
-
-    // X row u holds source row first_row + u.
-    const int64_t first_row = s * p0 - p.pad_top;
-    const int64_t h_lo = Max64(0, first_row);
-    const int64_t h_hi = Min64(p.src_h, first_row + p.x_rows);
-    const int64_t u_lo = h_lo - first_row;
-    const int64_t u_hi = Max64(u_lo, h_hi - first_row);
-    PrepareRows(p, pitch, header, column ? 1 : 0, x, u_lo, u_hi);
-    if (h_lo < h_hi) {
-      if (p.nhwc) {
-        PackNhwc(p, pitch, src, n, block.c0, block.channels, h_lo, h_hi, u_lo,
-                 x);
-      } else {
-        PackNchw(p, pitch, src, n, block.c0, block.channels, h_lo, h_hi, u_lo,
-                 x);
-      }
-    }
-
-    switch (s) {
+    PackBand(p, pitch, header, column, src, n, block, p0, x);
+    switch (p.stride) {
       case 1:
         Tiles<T, 1>(p, pitch, column, rows, g, weights, bias, x, o);
         break;
@@ -417,12 +598,90 @@ void Items(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
         Tiles<T, 0>(p, pitch, column, rows, g, weights, bias, x, o);
         break;
     }
-
     if (p.nhwc) {
       StoreNhwc(p, pitch, o, n, block.c0, block.channels, p0, rows, dst);
     } else {
       StoreNchw(p, pitch, o, n, block.c0, block.channels, p0, rows, dst);
     }
+  }
+}
+
+template <typename S, typename T>
+void GradientItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
+                   char* bytes) {
+  constexpr int L = Vec<T>::kLanes;
+  const S* src = static_cast<const S*>(p.src);
+  const S* dy = static_cast<const S*>(p.dy);
+  ScratchHeader* header = reinterpret_cast<ScratchHeader*>(bytes);
+  T* o = reinterpret_cast<T*>(bytes + p.scratch_o);
+  const int64_t slots = p.max_taps + 1;  // the taps, then the bias
+  GradientSums<T> sums{
+      reinterpret_cast<T*>(bytes + p.scratch_sums),
+      reinterpret_cast<double*>(bytes + p.scratch_sums + slots * L * sizeof(T)),
+      slots, 0};
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t part = item % p.batch_parts;
+    const OrientedBlock& block = p.blocks[item / p.batch_parts];
+    const OrientedBlockGeometry& g = p.geometries[block.geometry];
+    const bool column = g.column_tiles;
+    const Pitches pitch = PitchesOf(p, column);
+    T* x = reinterpret_cast<T*>(
+        bytes + (column ? p.scratch_x_columns : p.scratch_x_rows));
+    Zero(sums.fast, slots * L);
+    for (int64_t i = 0; i < slots * L; ++i) sums.folded[i] = 0.0;
+    sums.terms = 0;
+    T* bias_sum = sums.fast + p.max_taps * L;
+    const int64_t n0 = part * p.batch_per_part;
+    const int64_t n1 = Min64(p.batch, n0 + p.batch_per_part);
+    for (int64_t n = n0; n < n1; ++n) {
+      for (int64_t band = 0; band < p.num_bands; ++band) {
+        const int64_t p0 = band * p.band_rows;
+        const int64_t rows = Min64(p.band_rows, p.dst_h - p0);
+        // The bias sum takes rows * Q terms per lane.
+        sums.Count(rows * p.dst_w);
+        StageGradient(p, pitch, column, dy, n, block.c0, block.channels, p0,
+                      rows, o, bias_sum);
+        if (p.dweight_partial == nullptr) continue;
+        PackBand(p, pitch, header, column, src, n, block, p0, x);
+        switch (p.stride) {
+          case 1:
+            GradientTiles<T, 1>(p, pitch, column, rows, g, x, o, &sums);
+            break;
+          case 2:
+            GradientTiles<T, 2>(p, pitch, column, rows, g, x, o, &sums);
+            break;
+          default:
+            GradientTiles<T, 0>(p, pitch, column, rows, g, x, o, &sums);
+            break;
+        }
+      }
+    }
+    sums.Fold();
+    for (int64_t lane = 0; lane < block.channels; ++lane) {
+      const int64_t c = block.c0 + lane;
+      if (p.dweight_partial != nullptr) {
+        double* to = p.dweight_partial + part * p.total_taps + block.tap_base +
+                     lane * g.taps;
+        for (int64_t j = 0; j < g.taps; ++j)
+          to[g.tap_index[j]] = sums.folded[j * L + lane];
+      }
+      if (p.dbias_partial != nullptr) {
+        p.dbias_partial[part * p.channels + c] =
+            sums.folded[p.max_taps * L + lane];
+      }
+    }
+  }
+}
+
+template <typename S, typename T>
+void Items(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
+           void* scratch) {
+  char* bytes = static_cast<char*>(scratch);
+  PrepareScratch<T>(p, bytes);
+  if (p.weight_gradient) {
+    GradientItems<S, T>(p, begin, end, bytes);
+  } else {
+    ConvItems<S, T>(p, begin, end, bytes);
   }
 }
 

@@ -83,6 +83,8 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
                               OrientedBlockedPlanStorage* st) {
   const bool f64 = r.storage == OrientedStorage::kF64;
   const int64_t lanes = f64 ? r.kernels->lanes_f64 : r.kernels->lanes_f32;
+  const bool weight_gradient = r.op == OrientedBlockedOp::kWeightGradient;
+  const bool mirrored = r.op == OrientedBlockedOp::kInputGradient;
   const Override forced = EnvironmentOverride();
   if (forced == Override::kNever || lanes == 0 || r.kernels->run == nullptr ||
       r.stride > kMaxBlockedStride || r.channels == 0 || r.dst_h == 0 ||
@@ -127,8 +129,8 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
       geometry_of_angle[a] = static_cast<int64_t>(angle_taps.size());
       std::vector<Tap> taps;
       for (int64_t u = ts.begin[block.c0]; u < ts.begin[block.c0 + 1]; ++u) {
-        const int64_t dh = r.mirrored ? -ts.dh[u] : ts.dh[u];
-        const int64_t dw = r.mirrored ? -ts.dw[u] : ts.dw[u];
+        const int64_t dh = mirrored ? -ts.dh[u] : ts.dh[u];
+        const int64_t dw = mirrored ? -ts.dw[u] : ts.dw[u];
         dh_min = std::min(dh_min, dh);
         dh_max = std::max(dh_max, dh);
         dw_min = std::min(dw_min, dw);
@@ -138,6 +140,7 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
       angle_taps.push_back(std::move(taps));
     }
     block.geometry = geometry_of_angle[a];
+    block.tap_base = ts.begin[block.c0];
   }
 
   // Scratch layout: zero borders wide enough for every tap, and for the
@@ -160,8 +163,17 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
         (kBandBudgetBytes / row_bytes - p.pad_top - dh_max - 1) / s + 1;
     band = std::max<int64_t>(tile, fit / tile * tile);
   }
+  // The weight gradient spreads over blocks and parts of the batch; the
+  // others over blocks, images and bands.
+  int64_t parts = 1;
+  if (weight_gradient) {
+    parts = std::min(r.batch, CeilDiv(kMinItems, num_blocks));
+    p.batch_per_part = CeilDiv(r.batch, parts);
+    parts = CeilDiv(r.batch, p.batch_per_part);
+    p.batch_parts = parts;
+  }
   const int64_t per_band = r.batch * num_blocks;
-  if (per_band * CeilDiv(r.dst_h, band) < kMinItems) {
+  if (!weight_gradient && per_band * CeilDiv(r.dst_h, band) < kMinItems) {
     const int64_t bands = CeilDiv(kMinItems, per_band);
     band = std::min(band, RoundUp(CeilDiv(r.dst_h, bands), tile));
   }
@@ -177,6 +189,7 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   geometries.assign(angle_taps.size(), OrientedBlockGeometry{});
   st->runs_.assign(angle_taps.size(), {});
   std::vector<std::vector<int64_t>> tap_order(angle_taps.size());
+  st->tap_index_.assign(angle_taps.size(), {});
   bool any_rows = false, any_columns = false;
   for (size_t a = 0; a < angle_taps.size(); ++a) {
     const std::vector<Tap>& taps = angle_taps[a];
@@ -199,6 +212,9 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
     g.num_runs = static_cast<int64_t>(st->runs_[a].size());
     g.taps = static_cast<int64_t>(taps.size());
     tap_order[a] = best.order;
+    for (int64_t k : best.order) st->tap_index_[a].push_back(taps[k].index);
+    g.tap_index = st->tap_index_[a].data();
+    p.max_taps = std::max(p.max_taps, g.taps);
     (column_tiles ? any_columns : any_rows) = true;
   }
 
@@ -206,12 +222,16 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   p.scratch_x_rows = kOrientedBlockedHeaderBytes;
   p.scratch_x_columns = p.scratch_x_rows + (any_rows ? x_bytes : 0);
   p.scratch_o = p.scratch_x_columns + (any_columns ? x_bytes : 0);
-  p.scratch_bytes =
+  p.scratch_sums =
       p.scratch_o + RoundUp(p.o_rows * p.o_cols * lanes * elem, 64);
+  const int64_t sum_bytes =
+      weight_gradient ? (p.max_taps + 1) * lanes * (elem + 8) : 0;
+  p.scratch_bytes = p.scratch_sums + RoundUp(sum_bytes, 64);
   if (p.scratch_bytes > kMaxScratchBytes) return false;
 
   // Weights (taps x lanes, in run order) and biases (lanes) of every block,
-  // zero in the lanes past its channels, in the compute type.
+  // zero in the lanes past its channels, in the compute type (the weight
+  // gradient has neither).
   std::vector<double> values;
   int64_t value_count = 0;
   for (const OrientedBlock& block : blocks)
@@ -223,6 +243,7 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
     const std::vector<Tap>& taps = angle_taps[block.geometry];
     const std::vector<int64_t>& order = tap_order[block.geometry];
     weight_at[b] = static_cast<int64_t>(values.size());
+    if (weight_gradient) continue;
     for (int64_t k : order) {
       for (int64_t lane = 0; lane < lanes; ++lane) {
         const int64_t c = block.c0 + lane;
@@ -269,7 +290,26 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   p.num_blocks = num_blocks;
   p.geometries = geometries.data();
   p.num_items = r.batch * num_blocks * p.num_bands;
+  if (weight_gradient) {
+    p.weight_gradient = true;
+    p.dy = r.dy;
+    p.total_taps = ts.begin[C];
+    st->dweight_partial_.assign(r.want_dweight ? parts * p.total_taps : 0, 0.0);
+    st->dbias_partial_.assign(r.want_dbias ? parts * C : 0, 0.0);
+    p.dweight_partial = r.want_dweight ? st->dweight_partial_.data() : nullptr;
+    p.dbias_partial = r.want_dbias ? st->dbias_partial_.data() : nullptr;
+    p.num_items = num_blocks * parts;
+  }
   return true;
+}
+
+void OrientedBlockedPlanStorage::CombineParams(
+    const OrientedTapSet& taps, int64_t taps_per_channel,
+    std::vector<double>* dweight, std::vector<double>* dbias) const {
+  const OrientedBlockedPlan& p = plan_;
+  CombineParamPartials(p.dweight_partial, p.dbias_partial, p.batch_parts,
+                       p.total_taps, p.channels, taps, taps_per_channel,
+                       dweight, dbias);
 }
 
 }  // namespace tapconv::cpu

@@ -14,19 +14,25 @@
 
 namespace tapconv::cpu {
 
+enum class OrientedBlockedOp { kForward, kInputGradient, kWeightGradient };
+
 struct OrientedBlockedRequest {
+  OrientedBlockedOp op;
   OrientedStorage storage;
   bool nhwc;
-  // Forward: x (src_h x src_w) -> y (dst_h x dst_w), taps as given. Input
-  // gradient, stride 1 only: dy -> dx with mirrored taps (mirrored = true).
+  // Forward: x (src_h x src_w) -> y (dst_h x dst_w). Input gradient, stride 1
+  // only: dy -> dx, with the taps mirrored. Weight gradient: src = x, dst
+  // null, dy (dst_h x dst_w) in `dy`.
   const void* src;
   void* dst;
+  const void* dy;
   int64_t batch, channels, src_h, src_w, dst_h, dst_w, stride;
-  bool mirrored;
   const OrientedAngleTable* angles;
-  const OrientedTapSet* taps;       // with merged weights
+  const OrientedTapSet*
+      taps;  // with merged weights, except for kWeightGradient
   const std::vector<double>* bias;  // [C] or null
   const OrientedBlockedKernelTable* kernels;
+  bool want_dweight = false, want_dbias = false;  // kWeightGradient
 };
 
 // An OrientedBlockedPlan with the arrays it points into. Not copyable.
@@ -39,6 +45,12 @@ class OrientedBlockedPlanStorage {
 
   const OrientedBlockedPlan& plan() const { return plan_; }
 
+  // Weight gradient: the parts' sums into dweight[c * K + k] and dbias[c]
+  // (see CombineParamPartials).
+  void CombineParams(const OrientedTapSet& taps, int64_t taps_per_channel,
+                     std::vector<double>* dweight,
+                     std::vector<double>* dbias) const;
+
  private:
   friend bool BuildOrientedBlockedPlan(const OrientedBlockedRequest&,
                                        OrientedBlockedPlanStorage*);
@@ -46,6 +58,8 @@ class OrientedBlockedPlanStorage {
   std::vector<OrientedBlock> blocks_;
   std::vector<OrientedBlockGeometry> geometries_;
   std::vector<std::vector<OrientedRun>> runs_;
+  std::vector<std::vector<int64_t>> tap_index_;
+  std::vector<double> dweight_partial_, dbias_partial_;
   std::vector<float> values_f32_;  // weights, then biases
   std::vector<double> values_f64_;
 };

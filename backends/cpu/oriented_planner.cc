@@ -414,33 +414,43 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
   p.scratch_bytes = p.scratch_aux2 + RoundUp(aux2_bytes, 64);
 }
 
+void CombineParamPartials(const double* dweight_partial,
+                          const double* dbias_partial, int64_t parts,
+                          int64_t total_taps, int64_t channels,
+                          const OrientedTapSet& taps, int64_t taps_per_channel,
+                          std::vector<double>* dweight,
+                          std::vector<double>* dbias) {
+  if (dweight != nullptr) {
+    dweight->assign(channels * taps_per_channel, 0.0);
+    for (int64_t i = 0; i < channels * taps_per_channel; ++i) {
+      const int64_t u = taps.distinct_of[i];
+      if (u < 0) continue;
+      double sum = 0.0;
+      for (int64_t part = 0; part < parts; ++part)
+        sum += dweight_partial[part * total_taps + u];
+      (*dweight)[i] = sum;
+    }
+  }
+  if (dbias != nullptr) {
+    dbias->assign(channels, 0.0);
+    for (int64_t c = 0; c < channels; ++c) {
+      double sum = 0.0;
+      for (int64_t part = 0; part < parts; ++part)
+        sum += dbias_partial[part * channels + c];
+      (*dbias)[c] = sum;
+    }
+  }
+}
+
 void OrientedPlanner::CombineParams(const OrientedPlanStorage& storage,
                                     const OrientedTapSet& taps,
                                     int64_t taps_per_channel,
                                     std::vector<double>* dweight,
                                     std::vector<double>* dbias) {
   const OrientedPlan& p = storage.plan();
-  const int64_t C = p.channels;
-  if (dweight != nullptr) {
-    dweight->assign(C * taps_per_channel, 0.0);
-    for (int64_t i = 0; i < C * taps_per_channel; ++i) {
-      const int64_t u = taps.distinct_of[i];
-      if (u < 0) continue;
-      double sum = 0.0;
-      for (int64_t part = 0; part < p.batch_parts; ++part)
-        sum += p.dweight_partial[part * p.total_taps + u];
-      (*dweight)[i] = sum;
-    }
-  }
-  if (dbias != nullptr) {
-    dbias->assign(C, 0.0);
-    for (int64_t c = 0; c < C; ++c) {
-      double sum = 0.0;
-      for (int64_t part = 0; part < p.batch_parts; ++part)
-        sum += p.dbias_partial[part * C + c];
-      (*dbias)[c] = sum;
-    }
-  }
+  CombineParamPartials(p.dweight_partial, p.dbias_partial, p.batch_parts,
+                       p.total_taps, p.channels, taps, taps_per_channel,
+                       dweight, dbias);
 }
 
 }  // namespace tapconv::cpu

@@ -86,6 +86,17 @@ struct OrientedPlanRequest {
   bool want_dweight = false, want_dbias = false;
 };
 
+// Sums per-part partial gradients, in part order (so that the result does not
+// depend on how work items were spread over threads), into dweight[c * K + k]
+// (the distinct tap original tap k went to; 0 if none) and dbias[c]. Either
+// output, and its partials, may be null.
+void CombineParamPartials(const double* dweight_partial,
+                          const double* dbias_partial, int64_t parts,
+                          int64_t total_taps, int64_t channels,
+                          const OrientedTapSet& taps, int64_t taps_per_channel,
+                          std::vector<double>* dweight,
+                          std::vector<double>* dbias);
+
 class OrientedPlanner {
  public:
   // Fills `storage`; the plan stays valid while storage and the request's

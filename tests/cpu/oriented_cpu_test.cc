@@ -305,10 +305,13 @@ TEST(OrientedCpuKernelChoiceTest, BlockedForRunsOfOneAngle) {
             everywhere ? blocked : "plane");
   EXPECT_EQ(name(OrientedPass::kForward, nchw, 31, 1, bf16, runs),
             everywhere ? blocked : "plane");
-  // Never blocked: the weight gradient, a strided input gradient, one angle
-  // per channel, float16 (no kernels at all).
-  EXPECT_EQ(name(OrientedPass::kBackwardParams, nchw, 31, 1, f32, runs),
-            "plane");
+  // The weight gradient, like the forward.
+  EXPECT_EQ(name(OrientedPass::kBackwardParams, nchw, 31, 2, f32, runs),
+            blocked);
+  EXPECT_EQ(name(OrientedPass::kBackwardParams, nhwc, 7, 1, f32, runs),
+            blocked);
+  // Never blocked: a strided input gradient, one angle per channel, float16
+  // (no kernels at all).
   EXPECT_EQ(name(OrientedPass::kBackwardInput, nchw, 31, 2, f32, runs),
             "plane");
   EXPECT_EQ(name(OrientedPass::kForward, nhwc, 31, 1, f32, interleaved),
