@@ -88,7 +88,8 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   const Override forced = EnvironmentOverride();
   if (forced == Override::kNever || lanes == 0 || r.kernels->run == nullptr ||
       r.stride > kMaxBlockedStride || r.channels == 0 || r.dst_h == 0 ||
-      r.dst_w == 0) {
+      r.dst_w == 0 || r.src_h > kMaxBlockedSide || r.src_w > kMaxBlockedSide ||
+      r.dst_h > kMaxBlockedSide || r.dst_w > kMaxBlockedSide) {
     return false;
   }
   const int64_t C = r.channels, s = r.stride;

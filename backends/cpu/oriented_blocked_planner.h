@@ -73,7 +73,8 @@ class OrientedBlockedPlanStorage {
 //     distinct taps per channel on average, where the arithmetic outweighs
 //     the transposes into and out of the blocked layout (with fewer taps, and
 //     for bfloat16, the plane kernels were as fast or faster);
-//   - a stride of at most kMaxBlockedStride and a bounded scratch.
+//   - a stride of at most kMaxBlockedStride, sides of at most kMaxBlockedSide
+//     (so that no scratch size overflows) and a bounded scratch.
 // Otherwise returns false and the plane kernels run. The environment
 // variable TAPCONV_CPU_ORIENTED_BLOCKED (read once) overrides the choice:
 // 0 never uses the blocked kernels, 1 uses them wherever they apply.
@@ -81,6 +82,7 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& request,
                               OrientedBlockedPlanStorage* storage);
 
 constexpr int64_t kMaxBlockedStride = 16;
+constexpr int64_t kMaxBlockedSide = int64_t{1} << 20;
 constexpr int64_t kMinBlockedNchwTaps = 20;
 
 }  // namespace tapconv::cpu
