@@ -33,28 +33,31 @@ using cpu::OrientedPlanStorage;
 using cpu::OrientedStorage;
 using cpu::OrientedTapSet;
 
-const cpu::OrientedKernelTable& Kernels() {
+// The kernel table of the instruction set in use.
+template <typename Table>
+const Table& ForActiveIsa(const Table& scalar, const Table& avx2,
+                          const Table& avx512) {
   switch (cpu::ActiveIsa()) {
     case cpu::Isa::kAvx512:
-      return cpu::avx512::OrientedKernels();
+      return avx512;
     case cpu::Isa::kAvx2:
-      return cpu::avx2::OrientedKernels();
+      return avx2;
     case cpu::Isa::kScalar:
       break;
   }
-  return cpu::scalar::OrientedKernels();
+  return scalar;
+}
+
+const cpu::OrientedKernelTable& Kernels() {
+  return ForActiveIsa(cpu::scalar::OrientedKernels(),
+                      cpu::avx2::OrientedKernels(),
+                      cpu::avx512::OrientedKernels());
 }
 
 const cpu::OrientedBlockedKernelTable& BlockedKernels() {
-  switch (cpu::ActiveIsa()) {
-    case cpu::Isa::kAvx512:
-      return cpu::avx512::OrientedBlockedKernels();
-    case cpu::Isa::kAvx2:
-      return cpu::avx2::OrientedBlockedKernels();
-    case cpu::Isa::kScalar:
-      break;
-  }
-  return cpu::scalar::OrientedBlockedKernels();
+  return ForActiveIsa(cpu::scalar::OrientedBlockedKernels(),
+                      cpu::avx2::OrientedBlockedKernels(),
+                      cpu::avx512::OrientedBlockedKernels());
 }
 
 // float16 has no kernels yet (the models train in bf16 or f32); the caller

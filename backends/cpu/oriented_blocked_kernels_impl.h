@@ -12,10 +12,11 @@
 // in the fixed order of its block's runs: results do not depend on threads.
 
 #include <cstdint>
+#include <type_traits>
 
+#include "backends/cpu/kernel_util.h"
 #include "backends/cpu/oriented_blocked_abi.h"
 #include "backends/cpu/simd.h"
-#include "backends/cpu/simd_convert.h"
 
 namespace tapconv::cpu::TAPCONV_SIMD_NS {
 namespace oriented_blocked_internal {
@@ -28,18 +29,6 @@ constexpr int kTile = kWideRegisterFile ? 14 : 8;
 constexpr int kMaxRun = kWideRegisterFile ? 8 : 4;
 // The blocked layout only pays with several channels per vector.
 constexpr int kMinLanes = 4;
-
-inline int64_t Min64(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t Max64(int64_t a, int64_t b) { return a > b ? a : b; }
-
-template <typename T>
-void Zero(T* dst, int64_t n) {
-  constexpr int L = Vec<T>::kLanes;
-  const Vec<T> z = Set1(T(0));
-  int64_t i = 0;
-  for (; i + L <= n; i += L) StoreU(dst + i, z);
-  if (i < n) StoreN(dst + i, z, static_cast<int>(n - i));
-}
 
 // Pixel pitches of X and O: row-major for row tiles, column-major for
 // column tiles (oriented_blocked_abi.h).
@@ -206,32 +195,39 @@ void PrepareRows(const OrientedBlockedPlan& p, const Pitches& pitch,
   h->data_hi[region] = data_hi;
 }
 
-// NCHW: source rows [h_lo, h_hi) of channels [c0, c0 + cn) of image n into X
-// rows from u_lo: lanes x lanes blocks of consecutive pixels (read as one
-// flat range of each plane, so narrow rows still fill whole blocks) are
-// transposed into pixel vectors.
-template <typename S, typename T>
-void PackNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
-              int64_t n, int64_t c0, int64_t cn, int64_t h_lo, int64_t h_hi,
-              int64_t u_lo, T* x) {
-  constexpr int L = Vec<T>::kLanes;
-  const int64_t W = p.src_w, plane = p.src_h * W;
-  const S* first = src + (n * p.channels + c0) * plane;
-  const int64_t end = h_hi * W;
-  const int64_t next = pitch.x_col * L, next_row = pitch.x_row * L;
-  // X pixel of the next source element: image column t of X row u.
-  T* row = x + (u_lo * pitch.x_row + p.pad_left * pitch.x_col) * L;
-  T* pixel = row;
-  int64_t t = 0;
-  auto advance = [&] {
+// Walks the pixels of a scratch buffer in the row-major order of an image
+// `width` pixels wide: pixel (i, j) is at base + (i * row + j * col) * lanes.
+template <typename T>
+struct PixelCursor {
+  PixelCursor(T* base, int64_t row, int64_t col, int64_t width)
+      : row_start(base),
+        pixel(base),
+        next(col * Vec<std::remove_const_t<T>>::kLanes),
+        next_row(row * Vec<std::remove_const_t<T>>::kLanes),
+        width(width) {}
+  void Advance() {
     pixel += next;
-    if (++t == W) {
-      t = 0;
-      row += next_row;
-      pixel = row;
+    if (++j == width) {
+      j = 0;
+      row_start += next_row;
+      pixel = row_start;
     }
-  };
-  int64_t m = h_lo * W;
+  }
+  T* row_start;
+  T* pixel;
+  int64_t next, next_row, width, j = 0;
+};
+
+// Calls visit(v) for each flat element [begin, end) of cn channel planes
+// (`plane` elements apart, the first at `first`), in order, v holding the
+// element of every channel (lanes past cn zero): lanes x lanes blocks are
+// loaded a plane at a time and transposed.
+template <typename T, typename S, typename Visit>
+inline __attribute__((always_inline)) void ForEachPixelOfPlanes(
+    const S* first, int64_t plane, int64_t cn, int64_t begin, int64_t end,
+    Visit visit) {
+  constexpr int L = Vec<T>::kLanes;
+  int64_t m = begin;
   if (cn == L) {
     // Whole blocks: fixed trip counts, so the block stays in registers.
     for (; m + L <= end; m += L) {
@@ -240,10 +236,7 @@ void PackNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
       for (int c = 0; c < L; ++c) v[c] = LoadCvt(first + c * plane + m);
       Transpose(v);
 #pragma GCC unroll 16
-      for (int j = 0; j < L; ++j) {
-        StoreU(pixel, v[j]);
-        advance();
-      }
+      for (int j = 0; j < L; ++j) visit(v[j]);
     }
   }
   for (; m < end; m += L) {
@@ -253,11 +246,26 @@ void PackNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
       v[c] = c < cn ? LoadCvtN(first + c * plane + m, count) : Set1(T(0));
     }
     Transpose(v);
-    for (int j = 0; j < count; ++j) {
-      StoreU(pixel, v[j]);
-      advance();
-    }
+    for (int j = 0; j < count; ++j) visit(v[j]);
   }
+}
+
+// NCHW: source rows [h_lo, h_hi) of channels [c0, c0 + cn) of image n into X
+// rows from u_lo (read as one flat range of each plane, so narrow rows still
+// fill whole blocks).
+template <typename S, typename T>
+void PackNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
+              int64_t n, int64_t c0, int64_t cn, int64_t h_lo, int64_t h_hi,
+              int64_t u_lo, T* x) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t W = p.src_w, plane = p.src_h * W;
+  PixelCursor<T> to(x + (u_lo * pitch.x_row + p.pad_left * pitch.x_col) * L,
+                    pitch.x_row, pitch.x_col, W);
+  ForEachPixelOfPlanes<T>(src + (n * p.channels + c0) * plane, plane, cn,
+                          h_lo * W, h_hi * W, [&](const Vec<T>& v) {
+                            StoreU(to.pixel, v);
+                            to.Advance();
+                          });
 }
 
 // NHWC: the same rows, each pixel's cn channels copied.
@@ -295,19 +303,7 @@ void StoreNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const T* o,
   const int64_t Q = p.dst_w, plane = p.dst_h * Q;
   S* first = dst + (n * p.channels + c0) * plane;
   const int64_t end = (p0 + rows) * Q;
-  const int64_t next = pitch.o_col * L, next_row = pitch.o_row * L;
-  // O pixel of the next output: column j of O row i.
-  const T* row = o;
-  const T* pixel = row;
-  int64_t j = 0;
-  auto advance = [&] {
-    pixel += next;
-    if (++j == Q) {
-      j = 0;
-      row += next_row;
-      pixel = row;
-    }
-  };
+  PixelCursor<const T> from(o, pitch.o_row, pitch.o_col, Q);
   int64_t m = p0 * Q;
   if (cn == L) {
     // Whole blocks: fixed trip counts, so the block stays in registers.
@@ -315,8 +311,8 @@ void StoreNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const T* o,
       Vec<T> v[L];
 #pragma GCC unroll 16
       for (int k = 0; k < L; ++k) {
-        v[k] = LoadU(pixel);
-        advance();
+        v[k] = LoadU(from.pixel);
+        from.Advance();
       }
       Transpose(v);
 #pragma GCC unroll 16
@@ -328,8 +324,8 @@ void StoreNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const T* o,
     Vec<T> v[L];
     for (int k = 0; k < L; ++k) {
       if (k < count) {
-        v[k] = LoadU(pixel);
-        advance();
+        v[k] = LoadU(from.pixel);
+        from.Advance();
       } else {
         v[k] = Set1(T(0));
       }
@@ -504,31 +500,13 @@ void StageGradient(const OrientedBlockedPlan& p, const Pitches& pitch,
     }
   } else {
     const int64_t plane = p.dst_h * Q;
-    const S* first = dy + (n * C + c0) * plane;
-    const int64_t end = (p0 + rows) * Q;
-    int64_t i = 0, j = 0;
-    for (int64_t m = p0 * Q; m < end; m += L) {
-      const int count = static_cast<int>(Min64(L, end - m));
-      Vec<T> v[L];
-      for (int c = 0; c < L; ++c) {
-        if (c >= cn) {
-          v[c] = Set1(T(0));
-        } else if (count == L) {
-          v[c] = LoadCvt(first + c * plane + m);
-        } else {
-          v[c] = LoadCvtN(first + c * plane + m, count);
-        }
-      }
-      Transpose(v);
-      for (int e = 0; e < count; ++e) {
-        StoreU(at(i, j), v[e]);
-        total = Add(total, v[e]);
-        if (++j == Q) {
-          j = 0;
-          ++i;
-        }
-      }
-    }
+    PixelCursor<T> to(o, pitch.o_row, pitch.o_col, Q);
+    ForEachPixelOfPlanes<T>(dy + (n * C + c0) * plane, plane, cn, p0 * Q,
+                            (p0 + rows) * Q, [&](const Vec<T>& v) {
+                              StoreU(to.pixel, v);
+                              total = Add(total, v);
+                              to.Advance();
+                            });
   }
   StoreU(bias_sum, total);
   const Vec<T> zero = Set1(T(0));

@@ -31,7 +31,7 @@
 
 #include "backends/cpu/oriented_kernel_abi.h"
 #include "backends/cpu/simd.h"
-#include "backends/cpu/simd_convert.h"
+#include "backends/cpu/kernel_util.h"
 
 namespace tapconv::cpu::TAPCONV_SIMD_NS {
 namespace oriented_internal {
@@ -51,18 +51,6 @@ constexpr int64_t kNhwcRowBlock = 8;
 // many channels of each pixel (a multiple of every group size).
 constexpr int64_t kNhwcPrefetchRows = 3;
 constexpr int64_t kNhwcPrefetchChannels = 64;
-
-inline int64_t Min64(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t Max64(int64_t a, int64_t b) { return a > b ? a : b; }
-
-template <typename T>
-void Zero(T* dst, int64_t n) {
-  constexpr int L = Vec<T>::kLanes;
-  const Vec<T> z = Set1(T(0));
-  int64_t i = 0;
-  for (; i + L <= n; i += L) StoreU(dst + i, z);
-  if (i < n) StoreN(dst + i, z, static_cast<int>(n - i));
-}
 
 // dst[0, n) = src[0, n) converted to the compute type T.
 template <typename S, typename T>

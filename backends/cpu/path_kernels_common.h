@@ -9,7 +9,7 @@
 
 #include "backends/cpu/path_kernel_abi.h"
 #include "backends/cpu/simd.h"
-#include "backends/cpu/simd_convert.h"
+#include "backends/cpu/kernel_util.h"
 // Mirrors simd.h's choice, for the gathers the SIMD layer does not offer.
 #if defined(TAPCONV_SIMD_WANT_SCALAR)
 #define TAPCONV_PATH_GATHER_SCALAR 1
@@ -26,8 +26,6 @@
 
 namespace tapconv::cpu::TAPCONV_SIMD_NS {
 namespace path_internal {
-
-inline int64_t Min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // dst[0, n) = src[0, n) converted to the compute type.
 template <typename S, typename T>

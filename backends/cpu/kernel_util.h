@@ -1,15 +1,19 @@
-#ifndef TAPCONV_BACKENDS_CPU_SIMD_CONVERT_H_
-#define TAPCONV_BACKENDS_CPU_SIMD_CONVERT_H_
+#ifndef TAPCONV_BACKENDS_CPU_KERNEL_UTIL_H_
+#define TAPCONV_BACKENDS_CPU_KERNEL_UTIL_H_
 
-// Storage <-> compute conversion over the SIMD layer, for kernels that store
-// activations as float32, float64 or bfloat16 (uint16_t bits) and compute in
-// float (double for float64). Include after simd.h, from per-ISA units only.
+// Helpers the per-ISA kernel families share, over the SIMD layer: storage <->
+// compute conversion (activations stored as float32, float64 or bfloat16 in
+// uint16_t bits, computed in float, or double for float64), zero fill and
+// int64 min/max. Include from per-ISA units only (see simd.h).
 
 #include <cstdint>
 
 #include "backends/cpu/simd.h"
 
 namespace tapconv::cpu::TAPCONV_SIMD_NS {
+
+inline int64_t Min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t Max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 inline float ToCompute(float v) { return v; }
 inline double ToCompute(double v) { return v; }
@@ -31,6 +35,16 @@ inline void StoreCvtN(float* p, Vec<float> v, int n) { StoreN(p, v, n); }
 inline void StoreCvtN(double* p, Vec<double> v, int n) { StoreN(p, v, n); }
 inline void StoreCvtN(uint16_t* p, Vec<float> v, int n) { StoreBf16N(p, v, n); }
 
+// dst[0, n) = 0.
+template <typename T>
+void Zero(T* dst, int64_t n) {
+  constexpr int L = Vec<T>::kLanes;
+  const Vec<T> z = Set1(T(0));
+  int64_t i = 0;
+  for (; i + L <= n; i += L) StoreU(dst + i, z);
+  if (i < n) StoreN(dst + i, z, static_cast<int>(n - i));
+}
+
 }  // namespace tapconv::cpu::TAPCONV_SIMD_NS
 
-#endif  // TAPCONV_BACKENDS_CPU_SIMD_CONVERT_H_
+#endif  // TAPCONV_BACKENDS_CPU_KERNEL_UTIL_H_
