@@ -1,11 +1,12 @@
 // The cpu backend's oriented conv on the paper's Table-5 shapes (C = 512,
-// 14^2 / 28^2 / 56^2, K = 7 / 31, stride 1, NCHW, float32; also bfloat16 and
-// channels-last at 56^2), with the batch
-// scaled so that every shape moves the same 6.4 M elements per tensor (N = 64 /
-// 16 / 4; Table 5 used N = 64 throughout). Channels carry the models' eight
-// angles in contiguous blocks. Counters: GFLOP/s counts 2*K multiply-adds per
-// output element (duplicate taps included, as a dense 1xK conv would), GB/s the
-// minimum traffic (each input and output tensor once).
+// 14^2 / 28^2 / 56^2, K = 7 / 31, stride 1, NCHW, float32), plus 7^2 (the
+// models' last stage), bfloat16 and channels-last at 56^2, with the batch
+// scaled so that every shape moves the same 6.4 M elements per tensor (N = 256
+// / 64 / 16 / 4 at 7^2 / 14^2 / 28^2 / 56^2; Table 5 used N = 64 throughout).
+// Channels carry the models' eight angles in contiguous blocks. Counters:
+// GFLOP/s counts 2*K multiply-adds per output element (duplicate taps
+// included, as a dense 1xK conv would), GB/s the minimum traffic (each input
+// and output tensor once).
 //
 //   ./bazelw run -c opt //bench:oriented_bench
 
@@ -124,7 +125,7 @@ void BM_Oriented(benchmark::State& state, Op op, DType dtype,
 
 void Shapes(benchmark::internal::Benchmark* b) {
   for (int64_t k : {7, 31}) {
-    for (int64_t size : {14, 28, 56}) b->Args({size, k});
+    for (int64_t size : {7, 14, 28, 56}) b->Args({size, k});
   }
   b->ArgNames({"HW", "K"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }

@@ -114,8 +114,9 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   const int64_t num_blocks = static_cast<int64_t>(blocks.size());
   if (2 * C < num_blocks * lanes) return false;  // vectors less than half full
   const bool few_taps = kMinBlockedNchwTaps * C > ts.begin[C];
+  const bool tiny_planes = r.dst_h * r.dst_w <= kMaxTinyPlane;
   if (!r.nhwc && forced != Override::kWherePossible &&
-      (r.storage == OrientedStorage::kBF16 || few_taps)) {
+      (r.storage == OrientedStorage::kBF16 || (few_taps && !tiny_planes))) {
     return false;
   }
 

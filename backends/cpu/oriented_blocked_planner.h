@@ -72,7 +72,9 @@ class OrientedBlockedPlanStorage {
 //     channels-first float32/float64 with at least kMinBlockedNchwTaps
 //     distinct taps per channel on average, where the arithmetic outweighs
 //     the transposes into and out of the blocked layout (with fewer taps, and
-//     for bfloat16, the plane kernels were as fast or faster);
+//     for bfloat16, the plane kernels were as fast or faster), or with output
+//     planes of at most kMaxTinyPlane pixels (7x7), where the plane kernels'
+//     per-plane set-up dominates;
 //   - a stride of at most kMaxBlockedStride, sides of at most kMaxBlockedSide
 //     (so that no scratch size overflows) and a bounded scratch.
 // Otherwise returns false and the plane kernels run. The environment
@@ -84,6 +86,7 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& request,
 constexpr int64_t kMaxBlockedStride = 16;
 constexpr int64_t kMaxBlockedSide = int64_t{1} << 20;
 constexpr int64_t kMinBlockedNchwTaps = 20;
+constexpr int64_t kMaxTinyPlane = 64;
 
 }  // namespace tapconv::cpu
 

@@ -188,12 +188,15 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
   const int64_t row_step = input_grad || sh.out_h == 1 ? 1 : s;
   // Column phases: the distinct residues dw mod s the taps use (at most K of
   // them, whatever the stride). The input gradient reads dy in one phase.
+  // (Few distinct residues, many taps: kept sorted as they come.)
   auto residues_of = [&](int64_t tap_lo, int64_t tap_hi) {
     std::vector<int64_t> res;
     if (!input_grad) {
-      for (int64_t u = tap_lo; u < tap_hi; ++u) res.push_back(col_phase[u]);
-      std::sort(res.begin(), res.end());
-      res.erase(std::unique(res.begin(), res.end()), res.end());
+      for (int64_t u = tap_lo; u < tap_hi; ++u) {
+        const auto at = std::lower_bound(res.begin(), res.end(), col_phase[u]);
+        if (at == res.end() || *at != col_phase[u])
+          res.insert(at, col_phase[u]);
+      }
     }
     if (res.empty()) res.push_back(0);
     return res;
@@ -241,16 +244,36 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
   }
   p.num_groups = CeilDiv(C, p.group_channels);
 
+  // Whether tap ranges [a0, a1) and [b0, b1) of the set are the same taps.
+  // Runs of channels of one angle (as the models have) repeat their taps:
+  // their layouts, offsets and phase lists are computed once and copied.
+  auto same_taps = [&](int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
+    return a1 - a0 == b1 - b0 &&
+           std::equal(ts.dh.begin() + a0, ts.dh.begin() + a1,
+                      ts.dh.begin() + b0) &&
+           std::equal(ts.dw.begin() + a0, ts.dw.begin() + a1,
+                      ts.dw.begin() + b0);
+  };
+
   // Group layouts. Residue lists are collected first and pointed to after,
   // once their storage no longer moves.
   st->layouts_.assign(p.num_groups, OrientedGroupLayout{});
   st->residues_.clear();
   std::vector<int64_t> residue_start(p.num_groups);
   std::vector<Bounds> group_bounds(p.num_groups);
+  std::vector<bool> layout_copied(p.num_groups, false);
   int64_t plane_pitch = 0;
   for (int64_t g = 0; g < p.num_groups; ++g) {
     const int64_t c0 = g * p.group_channels;
     const int64_t c1 = std::min(C, c0 + p.group_channels);
+    if (g > 0 && same_taps(ts.begin[c0], ts.begin[c1],
+                           ts.begin[c0 - p.group_channels], ts.begin[c0])) {
+      group_bounds[g] = group_bounds[g - 1];
+      residue_start[g] = residue_start[g - 1];
+      st->layouts_[g] = st->layouts_[g - 1];
+      layout_copied[g] = true;
+      continue;
+    }
     const Bounds b = bounds_of(ts.begin[c0], ts.begin[c1]);
     const std::vector<int64_t> res = residues_of(ts.begin[c0], ts.begin[c1]);
     group_bounds[g] = b;
@@ -272,6 +295,15 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
     st->layouts_[g].residue = st->residues_.data() + residue_start[g];
   p.layout = st->layouts_.data();
   p.plane_pitch = plane_pitch;
+  // Channel c's taps, offsets and phases equal those of channel c - gc (the
+  // same position in the previous group) when its group's layout was copied
+  // and its taps are the same.
+  auto repeats_previous_group = [&](int64_t c) {
+    const int64_t gc = p.group_channels;
+    return c >= gc && layout_copied[c / gc] &&
+           same_taps(ts.begin[c], ts.begin[c + 1], ts.begin[c - gc],
+                     ts.begin[c - gc + 1]);
+  };
 
   // Taps: flat scratch offsets, and weights in the compute type.
   std::vector<double> weights;
@@ -299,6 +331,13 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
   if (!input_grad) {
     st->tap_begin_ = ts.begin;
     for (int64_t c = 0; c < C; ++c) {
+      if (repeats_previous_group(c)) {
+        const int64_t from = ts.begin[c - p.group_channels];
+        const int64_t n = ts.begin[c + 1] - ts.begin[c];
+        for (int64_t i = 0; i < n; ++i)
+          st->tap_offset_.push_back(st->tap_offset_[from + i]);
+        continue;
+      }
       for (int64_t u = ts.begin[c]; u < ts.begin[c + 1]; ++u)
         st->tap_offset_.push_back(offset_of(u, c));
     }
@@ -308,8 +347,29 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
     // phases with taps get an entry. A tap that reaches the image has
     // residues below H and W, so every entry's sub-grid is non-empty.
     std::vector<std::pair<int64_t, int64_t>> phases;
+    // Each channel's taps in the order they were emitted (as indices into
+    // its own taps), to repeat for a channel with the same taps.
+    std::vector<int64_t> emitted(total);
     for (int64_t c = 0; c < C; ++c) {
       st->phase_begin_.push_back(static_cast<int64_t>(st->phase_row_.size()));
+      if (repeats_previous_group(c)) {
+        const int64_t prev = c - p.group_channels;
+        const int64_t last_entry = st->phase_begin_[prev + 1];
+        for (int64_t e = st->phase_begin_[prev]; e < last_entry; ++e) {
+          st->phase_row_.push_back(st->phase_row_[e]);
+          st->phase_col_.push_back(st->phase_col_[e]);
+          st->phase_tap_.push_back(
+              static_cast<int64_t>(st->tap_offset_.size()));
+          // Entry e's taps end where entry e + 1's begin; for the previous
+          // group's last entry that is the entry just pushed.
+          for (int64_t t = st->phase_tap_[e]; t < st->phase_tap_[e + 1]; ++t) {
+            emitted[st->tap_offset_.size()] = emitted[t];
+            st->tap_offset_.push_back(st->tap_offset_[t]);
+            weights.push_back(ts.weight[ts.begin[c] + emitted[t]]);
+          }
+        }
+        continue;
+      }
       phases.clear();
       for (int64_t u = ts.begin[c]; u < ts.begin[c + 1]; ++u) {
         if (row_phase[u] < sh.in_h && col_phase[u] < sh.in_w)
@@ -323,6 +383,7 @@ void OrientedPlanner::Build(const OrientedPlanRequest& r,
         st->phase_tap_.push_back(static_cast<int64_t>(st->tap_offset_.size()));
         for (int64_t u = ts.begin[c]; u < ts.begin[c + 1]; ++u) {
           if (row_phase[u] != rh || col_phase[u] != rw) continue;
+          emitted[st->tap_offset_.size()] = u - ts.begin[c];
           st->tap_offset_.push_back(offset_of(u, c));
           weights.push_back(ts.weight[u]);
         }

@@ -282,14 +282,14 @@ TEST(OrientedCpuKernelChoiceTest, BlockedForRunsOfOneAngle) {
     interleaved[i] = M_PI * static_cast<double>(i % 8) / 8.0;
   }
   auto name = [&](OrientedPass pass, Layout layout, int64_t taps,
-                  int64_t stride, DType dtype,
-                  const std::vector<double>& theta) {
+                  int64_t stride, DType dtype, const std::vector<double>& theta,
+                  int64_t size = 28) {
     OrientedConvArgs args;
     args.layout = layout;
     args.stride = stride;
-    const int64_t out = OrientedOutputSize(28, stride);
+    const int64_t out = OrientedOutputSize(size, stride);
     return cpu::OrientedKernelName(pass, args, theta,
-                                   {2, c, 28, 28, out, out, taps}, dtype);
+                                   {2, c, size, size, out, out, taps}, dtype);
   };
   const Layout nchw = Layout::kNCHW, nhwc = Layout::kNHWC;
   const DType f32 = DType::kF32, bf16 = DType::kBF16;
@@ -300,9 +300,11 @@ TEST(OrientedCpuKernelChoiceTest, BlockedForRunsOfOneAngle) {
   EXPECT_EQ(name(OrientedPass::kForward, nhwc, 7, 1, bf16, runs), blocked);
   EXPECT_EQ(name(OrientedPass::kForward, nhwc, 31, 2, DType::kF64, runs),
             blocked);
-  // Few taps or bfloat16 on channels-first: the transposes would not pay.
+  // Few taps or bfloat16 on channels-first: the transposes would not pay,
+  // except on tiny planes.
   EXPECT_EQ(name(OrientedPass::kForward, nchw, 7, 1, f32, runs),
             everywhere ? blocked : "plane");
+  EXPECT_EQ(name(OrientedPass::kForward, nchw, 7, 1, f32, runs, 7), blocked);
   EXPECT_EQ(name(OrientedPass::kForward, nchw, 31, 1, bf16, runs),
             everywhere ? blocked : "plane");
   // The weight gradient, like the forward.
