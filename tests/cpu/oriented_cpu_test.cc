@@ -268,13 +268,15 @@ INSTANTIATE_TEST_SUITE_P(
 // Which kernels run: the blocked ones (vectors over channels) for runs of
 // channels of one angle where the instruction set has them and they pay,
 // the plane ones otherwise; TAPCONV_CPU_ORIENTED_BLOCKED=1 (the *_blocked
-// test targets) takes the blocked ones wherever they apply.
+// test targets) takes the blocked ones wherever they apply, =0 (*_plane)
+// never.
 TEST(OrientedCpuKernelChoiceTest, BlockedForRunsOfOneAngle) {
   using cpu::OrientedPass;
   const char* forced = std::getenv("TAPCONV_CPU_ORIENTED_BLOCKED");
   const bool everywhere = forced != nullptr && std::string(forced) == "1";
+  const bool never = forced != nullptr && std::string(forced) == "0";
   const bool vectors = cpu::ActiveIsa() != cpu::Isa::kScalar;
-  const std::string blocked = vectors ? "blocked" : "plane";
+  const std::string blocked = vectors && !never ? "blocked" : "plane";
   const int64_t c = 64;
   std::vector<double> runs(c), interleaved(c);
   for (int64_t i = 0; i < c; ++i) {
