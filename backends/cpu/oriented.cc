@@ -216,10 +216,9 @@ absl::Status RunBlocked(const cpu::OrientedBlockedPlan& plan,
                   ctx);
 }
 
-// Fills `blocked` and returns true when the blocked kernels run this pass:
-// the forward (x -> y), the stride-1 input gradient, which is the forward
-// conv of dy with the mirrored taps (dy -> dx), or the weight gradient (x and
-// dy -> partial sums; `want` says which of dweight and dbias).
+// The tensors of one pass: forward x -> y (src, dst); input gradient
+// dy -> dx (src, dst); weight gradient x (src) and dy, with the gradients
+// wanted.
 struct BlockedTensors {
   const void* src = nullptr;
   void* dst = nullptr;
@@ -227,6 +226,9 @@ struct BlockedTensors {
   bool want_dweight = false, want_dbias = false;
 };
 
+// Fills `blocked` and returns true when the blocked kernels run this pass:
+// the forward, the stride-1 input gradient (the forward conv of dy with the
+// mirrored taps) or the weight gradient.
 bool PlanBlocked(cpu::OrientedPass pass, const OrientedConvArgs& args,
                  const OrientedConvShape& s, OrientedStorage storage,
                  const cpu::OrientedAngleTable& table,
