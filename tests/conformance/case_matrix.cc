@@ -56,9 +56,9 @@ void OrientedMatrix(std::vector<OpCase>& all) {
       }
     }
   }
-  // Runs of channels of one angle, as the models assign them (the cpu
-  // backend's blocked kernels; channel-parallel GPU tiles): full and partial
-  // vectors of channels, both layouts, strides 1 and 2.
+  // Runs of channels of one angle, as the models assign them (what the cpu
+  // backend's blocked kernels take): full and partial vectors of channels,
+  // both layouts, strides 1 and 2.
   const std::vector<double> models = angle_sets[3];
   for (int k : {7, 31}) {
     for (int64_t stride = 1; stride <= 2; ++stride) {
