@@ -29,9 +29,9 @@
 
 #include <cstdint>
 
+#include "backends/cpu/kernel_util.h"
 #include "backends/cpu/oriented_kernel_abi.h"
 #include "backends/cpu/simd.h"
-#include "backends/cpu/kernel_util.h"
 
 namespace tapconv::cpu::TAPCONV_SIMD_NS {
 namespace oriented_internal {

@@ -7,9 +7,9 @@
 
 #include <cstdint>
 
+#include "backends/cpu/kernel_util.h"
 #include "backends/cpu/path_kernel_abi.h"
 #include "backends/cpu/simd.h"
-#include "backends/cpu/kernel_util.h"
 // Mirrors simd.h's choice, for the gathers the SIMD layer does not offer.
 #if defined(TAPCONV_SIMD_WANT_SCALAR)
 #define TAPCONV_PATH_GATHER_SCALAR 1
