@@ -226,6 +226,18 @@ struct BlockedTensors {
   bool want_dweight = false, want_dbias = false;
 };
 
+// A plane-kernel plan request for `op`; the caller adds the tensors.
+OrientedPlanRequest PlaneRequest(OrientedOp op, const OrientedConvArgs& args,
+                                 const OrientedConvShape& s,
+                                 OrientedStorage storage,
+                                 const OrientedTapSet& taps,
+                                 const std::vector<double>* bias) {
+  return OrientedPlanRequest{op,          s,
+                             args.stride, args.layout == Layout::kNHWC,
+                             storage,     LanesFor(storage),
+                             &taps,       bias};
+}
+
 // Fills `blocked` and returns true when the blocked kernels run this pass:
 // the forward, the stride-1 input gradient (the forward conv of dy with the
 // mirrored taps) or the weight gradient.
@@ -294,7 +306,6 @@ absl::Status CpuBackend::OrientedConvForward(const OrientedConvArgs& args,
       cpu::BuildOrientedTapSet(table, s, args.stride, &weights);
   std::vector<double> bias;
   if (io.bias.has_value()) bias = LoadDoubles(*io.bias);
-  const bool nhwc = args.layout == Layout::kNHWC;
   cpu::OrientedBlockedPlanStorage blocked;
   BlockedTensors tensors;
   tensors.src = io.x.data;
@@ -303,14 +314,9 @@ absl::Status CpuBackend::OrientedConvForward(const OrientedConvArgs& args,
                   io.bias.has_value() ? &bias : nullptr, tensors, &blocked)) {
     return RunBlocked(blocked.plan(), ctx);
   }
-  OrientedPlanRequest request{OrientedOp::kForward,
-                              s,
-                              args.stride,
-                              nhwc,
-                              storage,
-                              LanesFor(storage),
-                              &taps,
-                              io.bias.has_value() ? &bias : nullptr};
+  OrientedPlanRequest request =
+      PlaneRequest(OrientedOp::kForward, args, s, storage, taps,
+                   io.bias.has_value() ? &bias : nullptr);
   request.x = io.x.data;
   request.y = io.y.data;
   OrientedPlanStorage plan;
@@ -343,14 +349,8 @@ absl::Status CpuBackend::OrientedConvBackwardInput(
                   taps, nullptr, tensors, &blocked)) {
     return RunBlocked(blocked.plan(), ctx);
   }
-  OrientedPlanRequest request{OrientedOp::kBackwardInput,
-                              s,
-                              args.stride,
-                              args.layout == Layout::kNHWC,
-                              storage,
-                              LanesFor(storage),
-                              &taps,
-                              nullptr};
+  OrientedPlanRequest request =
+      PlaneRequest(OrientedOp::kBackwardInput, args, s, storage, taps, nullptr);
   request.dy = io.dy.data;
   request.dx = io.dx.data;
   OrientedPlanStorage plan;
@@ -396,14 +396,8 @@ absl::Status CpuBackend::OrientedConvBackwardParams(
       TAPCONV_RETURN_IF_ERROR(RunBlocked(blocked.plan(), ctx));
       blocked.CombineParams(taps, k_taps, dweight_out, dbias_out);
     } else {
-      OrientedPlanRequest request{OrientedOp::kBackwardParams,
-                                  s,
-                                  args.stride,
-                                  args.layout == Layout::kNHWC,
-                                  storage,
-                                  LanesFor(storage),
-                                  &taps,
-                                  nullptr};
+      OrientedPlanRequest request = PlaneRequest(
+          OrientedOp::kBackwardParams, args, s, storage, taps, nullptr);
       request.x = io.x.data;
       request.dy = io.dy.data;
       request.want_dweight = io.dweight.has_value();

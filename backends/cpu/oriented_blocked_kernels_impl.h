@@ -63,15 +63,14 @@ inline __attribute__((always_inline)) void RunTaps(const T* src, int64_t step,
   }
 }
 
-// RunTaps for a run length known at run time (1 .. kMaxRun).
-template <typename T, int M = 1>
-inline __attribute__((always_inline)) void RunTapsOfLength(
-    int length, const T* src, int64_t step, const T* w, Vec<T>* acc) {
+// Calls f(std::integral_constant<int, length>) for a run length known at run
+// time (1 .. kMaxRun), so that the run's loops unroll fully.
+template <int M = 1, typename F>
+inline __attribute__((always_inline)) void WithRunLength(int length, F f) {
   if constexpr (M < kMaxRun) {
-    if (length != M)
-      return RunTapsOfLength<T, M + 1>(length, src, step, w, acc);
+    if (length != M) return WithRunLength<M + 1>(length, f);
   }
-  RunTaps<T, M>(src, step, w, acc);
+  f(std::integral_constant<int, M>{});
 }
 
 // out[r] = bias + sum over the geometry's taps, for the kTile outputs r (O
@@ -89,8 +88,12 @@ void Tile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
   for (int r = 0; r < kTile; ++r) acc[r] = init;
   for (int64_t k = 0; k < g.num_runs; ++k) {
     const OrientedRun& run = g.runs[k];
-    RunTapsOfLength<T>(run.length, base + run.offset, step,
-                       weights + int64_t{run.first_tap} * L, acc);
+    const T* src = base + run.offset;
+    const T* w = weights + int64_t{run.first_tap} * L;
+    WithRunLength(
+        run.length, [&](auto m) __attribute__((always_inline)) {
+          RunTaps<T, decltype(m)::value>(src, step, w, acc);
+        });
   }
 #pragma GCC unroll 32
   for (int r = 0; r < kTile; ++r) StoreU(out + r * L, acc[r]);
@@ -403,16 +406,6 @@ inline __attribute__((always_inline)) void RunGradient(const T* src,
   }
 }
 
-template <typename T, int M = 1>
-inline __attribute__((always_inline)) void RunGradientOfLength(
-    int length, const T* src, int64_t step, const Vec<T>* d, T* sums) {
-  if constexpr (M < kMaxRun) {
-    if (length != M)
-      return RunGradientOfLength<T, M + 1>(length, src, step, d, sums);
-  }
-  RunGradient<T, M>(src, step, d, sums);
-}
-
 // sums[tap] += sum over the kTile outputs r of a tile of dy[r] * x at the
 // tap, dy staged like O (r * L apart).
 template <typename T, int kStride>
@@ -425,8 +418,12 @@ void GradientTile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
   for (int r = 0; r < kTile; ++r) d[r] = LoadU(dy + r * L);
   for (int64_t k = 0; k < g.num_runs; ++k) {
     const OrientedRun& run = g.runs[k];
-    RunGradientOfLength<T>(run.length, base + run.offset, step, d,
-                           sums + int64_t{run.first_tap} * L);
+    const T* src = base + run.offset;
+    T* tap_sums = sums + int64_t{run.first_tap} * L;
+    WithRunLength(
+        run.length, [&](auto m) __attribute__((always_inline)) {
+          RunGradient<T, decltype(m)::value>(src, step, d, tap_sums);
+        });
   }
 }
 
