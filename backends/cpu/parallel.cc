@@ -47,10 +47,14 @@ bool SpinUntil(Done done) {
 // Workers wait for a job, run their share of its chunks, and report completion.
 // One job at a time: concurrent callers serialise on job_mutex_. A job is
 // published by advancing generation_ (release) after its fields are written;
-// a worker reads them after seeing the new generation (acquire).
+// a worker reads them after seeing the new generation (acquire). The
+// generation also carries the job's number of active workers, so that a
+// worker idle in one job, still deciding so while the next is being set up,
+// never mixes the two.
 class Pool {
  public:
   explicit Pool(int threads) {
+    threads = std::min<int>(threads, kActiveMask + 1);
     for (int i = 1; i < threads; ++i)
       workers_.emplace_back([this] { WorkerLoop(); });
   }
@@ -58,7 +62,7 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_.store(true, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
+      generation_.store(NextGeneration(0), std::memory_order_release);
     }
     wake_.notify_all();
     for (std::thread& t : workers_) t.join();
@@ -72,13 +76,13 @@ class Pool {
     chunk_fn_ = &chunk_fn;
     chunks_ = chunks;
     next_chunk_.store(0, std::memory_order_relaxed);
-    active_workers_ = std::min<int>(threads, size()) - 1;
-    pending_.store(active_workers_, std::memory_order_relaxed);
+    const int active = std::min<int>(threads, size()) - 1;
+    pending_.store(active, std::memory_order_relaxed);
     {
       // Under the mutex, so that a worker about to sleep either sees the new
       // generation or is woken by the notification below.
       std::lock_guard<std::mutex> lock(mutex_);
-      generation_.fetch_add(1, std::memory_order_release);
+      generation_.store(NextGeneration(active), std::memory_order_release);
     }
     wake_.notify_all();
     DrainChunks();
@@ -93,6 +97,16 @@ class Pool {
   }
 
  private:
+  // generation_ = job number << kActiveBits | active workers of the job.
+  static constexpr int kActiveBits = 16;
+  static constexpr uint64_t kActiveMask = (uint64_t{1} << kActiveBits) - 1;
+  // Called with mutex_ held (the only writer), so the read is current.
+  uint64_t NextGeneration(int active) const {
+    const uint64_t job =
+        generation_.load(std::memory_order_relaxed) >> kActiveBits;
+    return (job + 1) << kActiveBits | static_cast<uint64_t>(active);
+  }
+
   void DrainChunks() {
     inside_parallel_region = true;
     for (int64_t c = next_chunk_.fetch_add(1); c < chunks_;
@@ -115,7 +129,7 @@ class Pool {
       }
       seen = generation_.load(std::memory_order_acquire);
       if (stop_.load(std::memory_order_relaxed)) return;
-      if (index >= active_workers_) continue;
+      if (index >= static_cast<int>(seen & kActiveMask)) continue;
       DrainChunks();
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -130,7 +144,6 @@ class Pool {
   // Written by Run before the generation is published, read by workers after.
   const std::function<void(int64_t)>* chunk_fn_ = nullptr;
   int64_t chunks_ = 0;
-  int active_workers_ = 0;
   std::atomic<int64_t> next_chunk_{0};
   std::atomic<int> worker_index_{0};
   std::atomic<int> pending_{0};
