@@ -31,6 +31,10 @@ inline Vec<float> LoadCvtN(const uint16_t* p, int n) { return LoadBf16N(p, n); }
 inline void StoreCvt(float* p, Vec<float> v) { StoreU(p, v); }
 inline void StoreCvt(double* p, Vec<double> v) { StoreU(p, v); }
 inline void StoreCvt(uint16_t* p, Vec<float> v) { StoreBf16(p, v); }
+// Non-temporal: p aligned to a whole vector of the storage type.
+inline void StoreStreamCvt(float* p, Vec<float> v) { StoreStream(p, v); }
+inline void StoreStreamCvt(double* p, Vec<double> v) { StoreStream(p, v); }
+inline void StoreStreamCvt(uint16_t* p, Vec<float> v) { StoreBf16Stream(p, v); }
 inline void StoreCvtN(float* p, Vec<float> v, int n) { StoreN(p, v, n); }
 inline void StoreCvtN(double* p, Vec<double> v, int n) { StoreN(p, v, n); }
 inline void StoreCvtN(uint16_t* p, Vec<float> v, int n) { StoreBf16N(p, v, n); }

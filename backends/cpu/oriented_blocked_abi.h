@@ -96,11 +96,17 @@ struct OrientedBlockedPlan {
   int64_t pad_top, pad_left, x_rows, x_cols;
   int64_t o_rows, o_cols;
   int64_t band_rows, num_bands;
+  // Channels-first forward / input gradient: outputs far larger than the
+  // caches are written with non-temporal stores.
+  bool stream_output;
   // Byte offsets in a work item's scratch of the kernels' headers, of X for
   // row tiles and for column tiles (each only as large as some geometry
-  // needs), of O, of the weight gradient's lane sums ((max_taps + 1) x lanes
+  // needs), of O and of a second O (stream_output: the previous item's
+  // outputs are stored from one while the tiles fill the other; else the same
+  // as scratch_o), of the weight gradient's lane sums ((max_taps + 1) x lanes
   // in the compute type, then as many doubles), and the scratch's size.
-  int64_t scratch_x_rows, scratch_x_columns, scratch_o, scratch_sums;
+  int64_t scratch_x_rows, scratch_x_columns, scratch_o, scratch_o_next,
+      scratch_sums;
   int64_t scratch_bytes;
   // Forward and input gradient: item = (n * num_blocks + b) * num_bands +
   // band. Weight gradient: item = b * batch_parts + part.

@@ -102,10 +102,10 @@ void Tile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
 // All tiles of a band: `along` outputs per line in tiles of kTile, `across`
 // lines (row tiles: along = columns, across = rows; column tiles: the other
 // way round).
-template <typename T, int kStride>
+template <typename T, int kStride, typename Between>
 void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
            int64_t rows, const OrientedBlockGeometry& g, const T* weights,
-           const T* bias, const T* x, T* o) {
+           const T* bias, const T* x, T* o, Between& between) {
   constexpr int L = Vec<T>::kLanes;
   const int64_t s = p.stride;
   const int64_t along = column ? rows : p.dst_w;
@@ -120,6 +120,7 @@ void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
     for (int64_t c = 0; c < across; ++c) {
       Tile<T, kStride>(x0 + a0 * x_along + c * x_across, s, g, weights, bias,
                        o + a0 * o_along + c * o_across);
+      between();
     }
   }
 }
@@ -216,15 +217,48 @@ struct PixelCursor {
       pixel = row_start;
     }
   }
+  // Whether the next n pixels lie in the current row: then pixel k of them is
+  // at pixel + k * next, and AdvanceInRow(n) steps over them. Straight-line
+  // code over such runs keeps a transposed block in registers, where a branch
+  // per pixel made the compiler keep it in memory.
+  bool RowHas(int64_t n) const { return j + n <= width; }
+  void AdvanceInRow(int64_t n) {
+    pixel += n * next;
+    j += n;
+    if (j == width) {
+      j = 0;
+      row_start += next_row;
+      pixel = row_start;
+    }
+  }
   T* row_start;
   T* pixel;
   int64_t next, next_row, width, j = 0;
 };
 
-// Calls visit(v) for each flat element [begin, end) of cn channel planes
-// (`plane` elements apart, the first at `first`), in order, v holding the
-// element of every channel (lanes past cn zero): lanes x lanes blocks are
-// loaded a plane at a time and transposed.
+// Stores the `count` pixel vectors v[0, count) at the cursor and advances it.
+template <typename T>
+inline __attribute__((always_inline)) void StorePixels(PixelCursor<T>* to,
+                                                       const Vec<T>* v,
+                                                       int count) {
+  constexpr int L = Vec<T>::kLanes;
+  if (count == L && to->RowHas(L)) {
+#pragma GCC unroll 16
+    for (int k = 0; k < L; ++k) StoreU(to->pixel + k * to->next, v[k]);
+    to->AdvanceInRow(L);
+    return;
+  }
+  for (int k = 0; k < count; ++k) {
+    StoreU(to->pixel, v[k]);
+    to->Advance();
+  }
+}
+
+// Calls visit(v, count) for the flat elements [begin, end) of cn channel
+// planes (`plane` elements apart, the first at `first`), in order, lanes at a
+// time: v[k] holds element m + k of every channel (lanes past cn zero) for
+// the count (<= lanes) elements from m. The blocks are loaded a plane at a
+// time and transposed.
 template <typename T, typename S, typename Visit>
 inline __attribute__((always_inline)) void ForEachPixelOfPlanes(
     const S* first, int64_t plane, int64_t cn, int64_t begin, int64_t end,
@@ -238,8 +272,7 @@ inline __attribute__((always_inline)) void ForEachPixelOfPlanes(
 #pragma GCC unroll 16
       for (int c = 0; c < L; ++c) v[c] = LoadCvt(first + c * plane + m);
       Transpose(v);
-#pragma GCC unroll 16
-      for (int j = 0; j < L; ++j) visit(v[j]);
+      visit(v, L);
     }
   }
   for (; m < end; m += L) {
@@ -249,7 +282,7 @@ inline __attribute__((always_inline)) void ForEachPixelOfPlanes(
       v[c] = c < cn ? LoadCvtN(first + c * plane + m, count) : Set1(T(0));
     }
     Transpose(v);
-    for (int j = 0; j < count; ++j) visit(v[j]);
+    visit(v, count);
   }
 }
 
@@ -264,11 +297,9 @@ void PackNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
   const int64_t W = p.src_w, plane = p.src_h * W;
   PixelCursor<T> to(x + (u_lo * pitch.x_row + p.pad_left * pitch.x_col) * L,
                     pitch.x_row, pitch.x_col, W);
-  ForEachPixelOfPlanes<T>(src + (n * p.channels + c0) * plane, plane, cn,
-                          h_lo * W, h_hi * W, [&](const Vec<T>& v) {
-                            StoreU(to.pixel, v);
-                            to.Advance();
-                          });
+  ForEachPixelOfPlanes<T>(
+      src + (n * p.channels + c0) * plane, plane, cn, h_lo * W, h_hi * W,
+      [&](const Vec<T>* v, int count) { StorePixels(&to, v, count); });
 }
 
 // NHWC: the same rows, each pixel's cn channels copied.
@@ -298,46 +329,99 @@ void PackNhwc(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
 
 // NCHW: O rows [0, rows) (output rows p0 ...) of channels [c0, c0 + cn) into
 // dst, transposed back lanes x lanes at a time over the flat output range.
+// Either all at once (Finish right after the constructor) or, with
+// non-temporal stores, a few pixel groups at a time from Step between the
+// next band's tiles: the stores then drain while the multiply-adds run,
+// where storing a whole band at once leaves the core waiting on memory.
 template <typename T, typename S>
-void StoreNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const T* o,
-               int64_t n, int64_t c0, int64_t cn, int64_t p0, int64_t rows,
-               S* dst) {
-  constexpr int L = Vec<T>::kLanes;
-  const int64_t Q = p.dst_w, plane = p.dst_h * Q;
-  S* first = dst + (n * p.channels + c0) * plane;
-  const int64_t end = (p0 + rows) * Q;
-  PixelCursor<const T> from(o, pitch.o_row, pitch.o_col, Q);
-  int64_t m = p0 * Q;
-  if (cn == L) {
-    // Whole blocks: fixed trip counts, so the block stays in registers.
-    for (; m + L <= end; m += L) {
-      Vec<T> v[L];
-#pragma GCC unroll 16
-      for (int k = 0; k < L; ++k) {
-        v[k] = LoadU(from.pixel);
-        from.Advance();
+class NchwStorer {
+ public:
+  static constexpr int L = Vec<T>::kLanes;
+
+  NchwStorer() = default;
+  NchwStorer(const OrientedBlockedPlan& p, const Pitches& pitch, const T* o,
+             int64_t n, int64_t c0, int64_t cn, int64_t p0, int64_t rows,
+             S* dst)
+      : first_(dst + (n * p.channels + c0) * p.dst_h * p.dst_w),
+        plane_(p.dst_h * p.dst_w),
+        m_(p0 * p.dst_w),
+        end_((p0 + rows) * p.dst_w),
+        cn_(cn),
+        from_(o, pitch.o_row, pitch.o_col, p.dst_w) {
+    // Non-temporal stores need whole aligned vectors in every plane: a head
+    // of pixels brings m to the vector boundary when the planes share it.
+    constexpr uint64_t kAlign = L * sizeof(S);
+    const bool aligned_planes = (plane_ * sizeof(S)) % kAlign == 0;
+    if (cn == L && p.stream_output && aligned_planes) {
+      const uint64_t misalign =
+          reinterpret_cast<uint64_t>(first_ + m_) % kAlign;
+      if (misalign % sizeof(S) == 0 && misalign != 0) {
+        StorePartial(static_cast<int>(
+            Min64((kAlign - misalign) / sizeof(S), end_ - m_)));
       }
-      Transpose(v);
-#pragma GCC unroll 16
-      for (int c = 0; c < L; ++c) StoreCvt(first + c * plane + m, v[c]);
+      stream_ = reinterpret_cast<uint64_t>(first_ + m_) % kAlign == 0;
     }
   }
-  for (; m < end; m += L) {
-    const int count = static_cast<int>(Min64(L, end - m));
+
+  // Pixel groups of L still to store (whole ones, of full blocks).
+  int64_t GroupsLeft() const { return cn_ == L ? (end_ - m_) / L : 0; }
+
+  // Up to `groups` whole groups of L pixels.
+  void Step(int64_t groups) {
+    if (cn_ != L) return;
+    for (; groups > 0 && m_ + L <= end_; --groups, m_ += L) {
+      // Fixed trip counts, so that the block stays in registers.
+      Vec<T> v[L];
+      if (from_.RowHas(L)) {
+#pragma GCC unroll 16
+        for (int k = 0; k < L; ++k) v[k] = LoadU(from_.pixel + k * from_.next);
+        from_.AdvanceInRow(L);
+      } else {
+        for (int k = 0; k < L; ++k) {
+          v[k] = LoadU(from_.pixel);
+          from_.Advance();
+        }
+      }
+      Transpose(v);
+      if (stream_) {
+#pragma GCC unroll 16
+        for (int c = 0; c < L; ++c)
+          StoreStreamCvt(first_ + c * plane_ + m_, v[c]);
+      } else {
+#pragma GCC unroll 16
+        for (int c = 0; c < L; ++c) StoreCvt(first_ + c * plane_ + m_, v[c]);
+      }
+    }
+  }
+
+  void Finish() {
+    Step(GroupsLeft());
+    while (m_ < end_) StorePartial(static_cast<int>(Min64(L, end_ - m_)));
+  }
+
+ private:
+  // `count` pixels from m_, through masked stores.
+  void StorePartial(int count) {
     Vec<T> v[L];
     for (int k = 0; k < L; ++k) {
       if (k < count) {
-        v[k] = LoadU(from.pixel);
-        from.Advance();
+        v[k] = LoadU(from_.pixel);
+        from_.Advance();
       } else {
         v[k] = Set1(T(0));
       }
     }
     Transpose(v);
-    for (int64_t c = 0; c < cn; ++c)
-      StoreCvtN(first + c * plane + m, v[c], count);
+    for (int64_t c = 0; c < cn_; ++c)
+      StoreCvtN(first_ + c * plane_ + m_, v[c], count);
+    m_ += count;
   }
-}
+
+  S* first_ = nullptr;
+  int64_t plane_ = 0, m_ = 0, end_ = 0, cn_ = 0;
+  PixelCursor<const T> from_{nullptr, 0, 0, 1};
+  bool stream_ = false;
+};
 
 // NHWC: each output pixel's cn channels.
 template <typename T, typename S>
@@ -499,10 +583,10 @@ void StageGradient(const OrientedBlockedPlan& p, const Pitches& pitch,
     const int64_t plane = p.dst_h * Q;
     PixelCursor<T> to(o, pitch.o_row, pitch.o_col, Q);
     ForEachPixelOfPlanes<T>(dy + (n * C + c0) * plane, plane, cn, p0 * Q,
-                            (p0 + rows) * Q, [&](const Vec<T>& v) {
-                              StoreU(to.pixel, v);
-                              total = Add(total, v);
-                              to.Advance();
+                            (p0 + rows) * Q, [&](const Vec<T>* v, int count) {
+                              for (int k = 0; k < count; ++k)
+                                total = Add(total, v[k]);
+                              StorePixels(&to, v, count);
                             });
   }
   StoreU(bias_sum, total);
@@ -540,13 +624,67 @@ void PackBand(const OrientedBlockedPlan& p, const Pitches& pitch,
   }
 }
 
+// The source lines the next work item will pack, handed out a few at a time
+// between tiles: spread over the arithmetic, their misses overlap it, where a
+// burst of them would stall the core until they arrive.
+struct LinePrefetcher {
+  const char* plane = nullptr;  // the current plane's first line
+  int64_t plane_bytes = 0, plane_pitch = 0;
+  int64_t planes_left = 0, offset = 0;
+  int64_t per_call = 0;
+  void Step() {
+    for (int64_t k = 0; k < per_call && planes_left > 0; ++k) {
+      PrefetchL2(plane + offset);
+      offset += 64;
+      if (offset >= plane_bytes) {
+        offset = 0;
+        plane += plane_pitch;
+        --planes_left;
+      }
+    }
+  }
+};
+
+// Prefetches for item `next` of ConvItems, spread over `tiles` tiles (NCHW:
+// the pack of an NHWC band reads whole pixel rows, which the hardware
+// prefetchers already follow).
+template <typename S>
+LinePrefetcher PrefetcherFor(const OrientedBlockedPlan& p, const S* src,
+                             int64_t next, int64_t tiles) {
+  LinePrefetcher ahead;
+  if (next >= p.num_items || p.nhwc) return ahead;
+  const int64_t band = next % p.num_bands;
+  const int64_t n = next / p.num_bands / p.num_blocks;
+  const OrientedBlock& block = p.blocks[(next / p.num_bands) % p.num_blocks];
+  const int64_t first_row = p.stride * band * p.band_rows - p.pad_top;
+  const int64_t h_lo = Max64(0, first_row);
+  const int64_t h_hi = Min64(p.src_h, first_row + p.x_rows);
+  if (h_lo >= h_hi) return ahead;
+  const int64_t plane = p.src_h * p.src_w;
+  ahead.plane = reinterpret_cast<const char*>(
+      src + (n * p.channels + block.c0) * plane + h_lo * p.src_w);
+  ahead.plane_bytes = (h_hi - h_lo) * p.src_w * int64_t{sizeof(S)};
+  ahead.plane_pitch = plane * int64_t{sizeof(S)};
+  ahead.planes_left = block.channels;
+  const int64_t lines = block.channels * ((ahead.plane_bytes + 63) / 64);
+  ahead.per_call = (lines + tiles - 1) / tiles;
+  return ahead;
+}
+
+// Forward and stride-1 input gradient. With stream_output, an item's outputs
+// are stored during the next item's tiles (O is double-buffered), and the
+// next item's source lines are prefetched during the current one's: memory
+// traffic and arithmetic overlap instead of taking turns.
 template <typename S, typename T>
 void ConvItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
                char* bytes) {
   const S* src = static_cast<const S*>(p.src);
   S* dst = static_cast<S*>(p.dst);
   ScratchHeader* header = reinterpret_cast<ScratchHeader*>(bytes);
-  T* o = reinterpret_cast<T*>(bytes + p.scratch_o);
+  T* o_buffers[2] = {reinterpret_cast<T*>(bytes + p.scratch_o),
+                     reinterpret_cast<T*>(bytes + p.scratch_o_next)};
+  int which = 0;
+  NchwStorer<T, S> pending;  // the previous item's outputs, still to store
   for (int64_t item = begin; item < end; ++item) {
     const int64_t band = item % p.num_bands;
     const int64_t b = (item / p.num_bands) % p.num_blocks;
@@ -557,28 +695,47 @@ void ConvItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
     const Pitches pitch = PitchesOf(p, column);
     T* x = reinterpret_cast<T*>(
         bytes + (column ? p.scratch_x_columns : p.scratch_x_rows));
+    T* o = o_buffers[which];
     const T* weights = static_cast<const T*>(block.weights);
     const T* bias = static_cast<const T*>(block.bias);
     const int64_t p0 = band * p.band_rows;
     const int64_t rows = Min64(p.band_rows, p.dst_h - p0);
     PackBand(p, pitch, header, column, src, n, block, p0, x);
+    const int64_t tiles = ((column ? rows : p.dst_w) + kTile - 1) / kTile *
+                          (column ? p.dst_w : rows);
+    LinePrefetcher ahead = item + 1 < end
+                               ? PrefetcherFor(p, src, item + 1, tiles)
+                               : LinePrefetcher{};
+    const int64_t store_per_tile = (pending.GroupsLeft() + tiles - 1) / tiles;
+    auto between = [&] {
+      ahead.Step();
+      pending.Step(store_per_tile);
+    };
     switch (p.stride) {
       case 1:
-        Tiles<T, 1>(p, pitch, column, rows, g, weights, bias, x, o);
+        Tiles<T, 1>(p, pitch, column, rows, g, weights, bias, x, o, between);
         break;
       case 2:
-        Tiles<T, 2>(p, pitch, column, rows, g, weights, bias, x, o);
+        Tiles<T, 2>(p, pitch, column, rows, g, weights, bias, x, o, between);
         break;
       default:
-        Tiles<T, 0>(p, pitch, column, rows, g, weights, bias, x, o);
+        Tiles<T, 0>(p, pitch, column, rows, g, weights, bias, x, o, between);
         break;
     }
+    pending.Finish();
     if (p.nhwc) {
       StoreNhwc(p, pitch, o, n, block.c0, block.channels, p0, rows, dst);
+    } else if (p.stream_output) {
+      pending = NchwStorer<T, S>(p, pitch, o, n, block.c0, block.channels, p0,
+                                 rows, dst);
+      which ^= 1;
     } else {
-      StoreNchw(p, pitch, o, n, block.c0, block.channels, p0, rows, dst);
+      NchwStorer<T, S>(p, pitch, o, n, block.c0, block.channels, p0, rows, dst)
+          .Finish();
     }
   }
+  pending.Finish();
+  if (p.stream_output) StreamFence();
 }
 
 template <typename S, typename T>

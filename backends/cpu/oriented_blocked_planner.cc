@@ -15,6 +15,9 @@ constexpr int64_t kMaxScratchBytes = int64_t{32} << 20;
 // images alone give fewer. Bands change no result (every output is reduced
 // by one thread in its block's run order whatever the banding).
 constexpr int64_t kMinItems = 8;
+// Channels-first outputs at least this large are written with non-temporal
+// stores: they would only evict the inputs still to be read.
+constexpr int64_t kStreamOutputBytes = int64_t{16} << 20;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t RoundUp(int64_t a, int64_t m) { return CeilDiv(a, m) * m; }
@@ -224,8 +227,13 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   p.scratch_x_rows = kOrientedBlockedHeaderBytes;
   p.scratch_x_columns = p.scratch_x_rows + (any_rows ? x_bytes : 0);
   p.scratch_o = p.scratch_x_columns + (any_columns ? x_bytes : 0);
-  p.scratch_sums =
-      p.scratch_o + RoundUp(p.o_rows * p.o_cols * lanes * elem, 64);
+  const int64_t o_bytes = RoundUp(p.o_rows * p.o_cols * lanes * elem, 64);
+  const int64_t storage_bytes = r.storage == OrientedStorage::kBF16 ? 2 : elem;
+  p.stream_output =
+      !r.nhwc && !weight_gradient &&
+      r.batch * C * r.dst_h * r.dst_w * storage_bytes >= kStreamOutputBytes;
+  p.scratch_o_next = p.scratch_o + (p.stream_output ? o_bytes : 0);
+  p.scratch_sums = p.scratch_o_next + o_bytes;
   const int64_t sum_bytes =
       weight_gradient ? (p.max_taps + 1) * lanes * (elem + 8) : 0;
   p.scratch_bytes = p.scratch_sums + RoundUp(sum_bytes, 64);

@@ -76,10 +76,6 @@ void CopyOut(const T* src, S* dst, int64_t n) {
   }
 }
 
-inline void StoreStreamCvt(float* p, Vec<float> v) { StoreStream(p, v); }
-inline void StoreStreamCvt(double* p, Vec<double> v) { StoreStream(p, v); }
-inline void StoreStreamCvt(uint16_t* p, Vec<float> v) { StoreBf16Stream(p, v); }
-
 // CopyOut with non-temporal stores for the vector-aligned middle: outputs far
 // larger than the caches then cost one write instead of a read and a write.
 template <typename T, typename S>
