@@ -42,6 +42,14 @@ inline Pitches PitchesOf(const OrientedBlockedPlan& p, bool column_tiles) {
 
 // --- Tiles -------------------------------------------------------------------
 
+// Makes v a register operand from here on. Without it GCC folds the load
+// into every multiply-add that uses v, which loads the vector once per tap
+// instead of once per run and undoes the runs' reuse.
+template <typename T>
+inline __attribute__((always_inline)) void KeepInRegister(Vec<T>& v) {
+  if constexpr (Vec<T>::kLanes > 1) __asm__("" : "+v"(v.v));
+}
+
 // acc[r] += sum_j w[j] * src[(r + j) * step] for the kTile outputs r of a
 // tile and the M taps j of one run: each loaded vector feeds up to M
 // accumulators.
@@ -54,7 +62,8 @@ inline __attribute__((always_inline)) void RunTaps(const T* src, int64_t step,
   for (int j = 0; j < M; ++j) wv[j] = LoadU(w + j * L);
 #pragma GCC unroll 32
   for (int i = 0; i < kTile + M - 1; ++i) {
-    const Vec<T> v = LoadU(src + i * step);
+    Vec<T> v = LoadU(src + i * step);
+    if constexpr (M > 1) KeepInRegister(v);
 #pragma GCC unroll 16
     for (int j = 0; j < M; ++j) {
       const int r = i - j;
@@ -471,7 +480,8 @@ inline __attribute__((always_inline)) void RunGradient(const T* src,
   }
 #pragma GCC unroll 32
   for (int i = 0; i < kTile + M - 1; ++i) {
-    const Vec<T> v = LoadU(src + i * step);
+    Vec<T> v = LoadU(src + i * step);
+    if constexpr (M > 1) KeepInRegister(v);
 #pragma GCC unroll 16
     for (int j = 0; j < M; ++j) {
       const int r = i - j;
