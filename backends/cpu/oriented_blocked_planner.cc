@@ -67,6 +67,44 @@ RunSplit SplitIntoRuns(const std::vector<Tap>& taps, bool column_tiles,
   return split;
 }
 
+// The blocks' weights (taps x lanes, in run order) and biases (lanes), zero
+// in the lanes past a block's channels, into `values` at weight_at / bias_at
+// (bias_at < 0: none); the weights only with_weights. Returns
+// values->data().
+template <typename T>
+const T* FillBlockValues(const OrientedBlockedRequest& r,
+                         const OrientedTapSet& ts,
+                         const std::vector<OrientedBlock>& blocks,
+                         const std::vector<std::vector<Tap>>& angle_taps,
+                         const std::vector<std::vector<int64_t>>& tap_order,
+                         const std::vector<int64_t>& weight_at,
+                         const std::vector<int64_t>& bias_at,
+                         int64_t value_count, int64_t lanes, bool with_weights,
+                         std::vector<T>* values) {
+  values->assign(value_count, T(0));
+  T* out = values->data();
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const OrientedBlock& block = blocks[b];
+    if (with_weights) {
+      const std::vector<Tap>& taps = angle_taps[block.geometry];
+      const std::vector<int64_t>& order = tap_order[block.geometry];
+      T* w = out + weight_at[b];
+      for (size_t i = 0; i < order.size(); ++i) {
+        const int64_t index = taps[order[i]].index;
+        for (int64_t lane = 0; lane < block.channels; ++lane) {
+          w[i * lanes + lane] =
+              static_cast<T>(ts.weight[ts.begin[block.c0 + lane] + index]);
+        }
+      }
+    }
+    if (bias_at[b] >= 0) {
+      for (int64_t lane = 0; lane < block.channels; ++lane)
+        out[bias_at[b] + lane] = static_cast<T>((*r.bias)[block.c0 + lane]);
+    }
+  }
+  return out;
+}
+
 enum class Override { kNone, kNever, kWherePossible };
 
 Override EnvironmentOverride() {
@@ -242,41 +280,26 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   // Weights (taps x lanes, in run order) and biases (lanes) of every block,
   // zero in the lanes past its channels, in the compute type (the weight
   // gradient has neither).
-  std::vector<double> values;
+  // Written straight in the compute type, by index: this runs on every call.
   int64_t value_count = 0;
-  for (const OrientedBlock& block : blocks)
-    value_count += (angle_taps[block.geometry].size() + 1) * lanes;
-  values.reserve(value_count);
   std::vector<int64_t> weight_at(num_blocks), bias_at(num_blocks, -1);
   for (int64_t b = 0; b < num_blocks; ++b) {
-    const OrientedBlock& block = blocks[b];
-    const std::vector<Tap>& taps = angle_taps[block.geometry];
-    const std::vector<int64_t>& order = tap_order[block.geometry];
-    weight_at[b] = static_cast<int64_t>(values.size());
+    weight_at[b] = value_count;
     if (weight_gradient) continue;
-    for (int64_t k : order) {
-      for (int64_t lane = 0; lane < lanes; ++lane) {
-        const int64_t c = block.c0 + lane;
-        values.push_back(lane < block.channels
-                             ? ts.weight[ts.begin[c] + taps[k].index]
-                             : 0.0);
-      }
-    }
+    value_count +=
+        static_cast<int64_t>(angle_taps[blocks[b].geometry].size()) * lanes;
     if (r.bias != nullptr) {
-      bias_at[b] = static_cast<int64_t>(values.size());
-      for (int64_t lane = 0; lane < lanes; ++lane)
-        values.push_back(lane < block.channels ? (*r.bias)[block.c0 + lane]
-                                               : 0.0);
+      bias_at[b] = value_count;
+      value_count += lanes;
     }
   }
-  const void* base = nullptr;
-  if (f64) {
-    st->values_f64_ = values;
-    base = st->values_f64_.data();
-  } else {
-    st->values_f32_.assign(values.begin(), values.end());
-    base = st->values_f32_.data();
-  }
+  const void* base =
+      f64 ? static_cast<const void*>(FillBlockValues(
+                r, ts, blocks, angle_taps, tap_order, weight_at, bias_at,
+                value_count, lanes, !weight_gradient, &st->values_f64_))
+          : static_cast<const void*>(FillBlockValues(
+                r, ts, blocks, angle_taps, tap_order, weight_at, bias_at,
+                value_count, lanes, !weight_gradient, &st->values_f32_));
   for (int64_t b = 0; b < num_blocks; ++b) {
     blocks[b].weights = static_cast<const char*>(base) + weight_at[b] * elem;
     blocks[b].bias = bias_at[b] < 0

@@ -100,34 +100,42 @@ OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
       slot[a * k_taps + k] = index;
     }
   }
+  // Sized once and filled by index: this runs on every call, for C * K taps.
   OrientedTapSet set;
   set.begin.resize(channels + 1);
-  set.distinct_of.assign(channels * k_taps, -1);
+  if (weights == nullptr) set.distinct_of.assign(channels * k_taps, -1);
   int64_t total = 0;
-  for (int64_t c = 0; c < channels; ++c)
+  for (int64_t c = 0; c < channels; ++c) {
+    set.begin[c] = total;
     total += static_cast<int64_t>(distinct[angles.angle_of[c]].size());
-  set.dh.reserve(total);
-  set.dw.reserve(total);
-  if (weights != nullptr) set.weight.reserve(total);
+  }
+  set.begin[channels] = total;
+  set.dh.resize(total);
+  set.dw.resize(total);
+  if (weights != nullptr) set.weight.assign(total, 0.0);
   for (int64_t c = 0; c < channels; ++c) {
     const int64_t a = angles.angle_of[c];
-    const int64_t first = static_cast<int64_t>(set.dh.size());
-    set.begin[c] = first;
-    for (const TapOffset& o : distinct[a]) {
-      set.dh.push_back(o.dh);
-      set.dw.push_back(o.dw);
-      if (weights != nullptr) set.weight.push_back(0.0);
+    const int64_t first = set.begin[c];
+    const std::vector<TapOffset>& d = distinct[a];
+    for (size_t u = 0; u < d.size(); ++u) {
+      set.dh[first + u] = d[u].dh;
+      set.dw[first + u] = d[u].dw;
     }
+    const int64_t* slots = slot.data() + a * k_taps;
+    if (weights == nullptr) {
+      int64_t* to = set.distinct_of.data() + c * k_taps;
+      for (int k = 0; k < k_taps; ++k) {
+        if (slots[k] >= 0) to[k] = first + slots[k];
+      }
+      continue;
+    }
+    // Taps on one pixel add their weights, in tap order.
+    const double* w = weights->data() + c * k_taps;
+    double* merged = set.weight.data();
     for (int k = 0; k < k_taps; ++k) {
-      const int64_t u = slot[a * k_taps + k];
-      if (u < 0) continue;
-      set.distinct_of[c * k_taps + k] = first + u;
-      // Taps on one pixel add their weights, in tap order.
-      if (weights != nullptr)
-        set.weight[first + u] += (*weights)[c * k_taps + k];
+      if (slots[k] >= 0) merged[first + slots[k]] += w[k];
     }
   }
-  set.begin[channels] = static_cast<int64_t>(set.dh.size());
   return set;
 }
 

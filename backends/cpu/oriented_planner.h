@@ -20,8 +20,9 @@ struct OrientedTapSet {
   std::vector<int64_t> begin;  // [C + 1]: channel c has [begin[c], begin[c+1])
   std::vector<int32_t> dh, dw;
   std::vector<double> weight;  // merged effective weights (when requested)
-  // [C * K]: the distinct tap original tap k of channel c went to, or -1 when
-  // it never reaches the image.
+  // [C * K], only without weights (the weight gradient, which maps the
+  // distinct taps' gradients back): the distinct tap original tap k of
+  // channel c went to, or -1 when it never reaches the image.
   std::vector<int64_t> distinct_of;
 };
 
@@ -39,7 +40,7 @@ OrientedAngleTable BuildOrientedAngleTable(const std::vector<double>& theta,
                                            int64_t dilation);
 
 // `weights` (C * K effective weights, residual included) may be null: then
-// OrientedTapSet::weight stays empty.
+// OrientedTapSet::weight stays empty and distinct_of is filled instead.
 OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
                                    const OrientedConvShape& shape,
                                    int64_t stride,
