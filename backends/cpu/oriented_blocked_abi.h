@@ -96,12 +96,14 @@ struct OrientedBlockedPlan {
   int64_t pad_top, pad_left, x_rows, x_cols;
   int64_t o_rows, o_cols;
   int64_t band_rows, num_bands;
-  // Channels-first forward / input gradient: outputs far larger than the
-  // caches are written with non-temporal stores.
+  // Channels-first forward / input gradient: each item's outputs are stored
+  // while the next item's tiles run (defer_store), with non-temporal stores
+  // where the planner found them to pay (stream_output).
+  bool defer_store;
   bool stream_output;
   // Byte offsets in a work item's scratch of the kernels' headers, of X for
   // row tiles and for column tiles (each only as large as some geometry
-  // needs), of O and of a second O (stream_output: the previous item's
+  // needs), of O and of a second O (defer_store: the previous item's
   // outputs are stored from one while the tiles fill the other; else the same
   // as scratch_o), of the weight gradient's lane sums ((max_taps + 1) x lanes
   // in the compute type, then as many doubles), and the scratch's size.

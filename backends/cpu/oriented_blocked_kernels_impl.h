@@ -681,10 +681,11 @@ LinePrefetcher PrefetcherFor(const OrientedBlockedPlan& p, const S* src,
   return ahead;
 }
 
-// Forward and stride-1 input gradient. With stream_output, an item's outputs
-// are stored during the next item's tiles (O is double-buffered), and the
-// next item's source lines are prefetched during the current one's: memory
-// traffic and arithmetic overlap instead of taking turns.
+// Forward and stride-1 input gradient. With defer_store (channels-first), an
+// item's outputs are stored during the next item's tiles (O is
+// double-buffered), and the next item's source lines are prefetched during
+// the current one's: memory traffic and arithmetic overlap instead of taking
+// turns.
 template <typename S, typename T>
 void ConvItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
                char* bytes) {
@@ -735,7 +736,7 @@ void ConvItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
     pending.Finish();
     if (p.nhwc) {
       StoreNhwc(p, pitch, o, n, block.c0, block.channels, p0, rows, dst);
-    } else if (p.stream_output) {
+    } else if (p.defer_store) {
       pending = NchwStorer<T, S>(p, pitch, o, n, block.c0, block.channels, p0,
                                  rows, dst);
       which ^= 1;

@@ -15,9 +15,15 @@ constexpr int64_t kMaxScratchBytes = int64_t{32} << 20;
 // images alone give fewer. Bands change no result (every output is reduced
 // by one thread in its block's run order whatever the banding).
 constexpr int64_t kMinItems = 8;
-// Channels-first outputs at least this large are written with non-temporal
-// stores: they would only evict the inputs still to be read.
+// Channels-first outputs are written with non-temporal stores when they are
+// at least this large (they would only evict the inputs still to be read)...
 constexpr int64_t kStreamOutputBytes = int64_t{16} << 20;
+// ... or when each output plane is at most this large: the 16 planes of a
+// block are then written as 16 streams too short for the hardware
+// prefetchers to fetch ahead of ordinary stores (measured during development:
+// 28x28 planes about 20% faster with non-temporal stores, 56x56 ones 5-8%
+// slower).
+constexpr int64_t kShortStreamPlaneBytes = 4096;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t RoundUp(int64_t a, int64_t m) { return CeilDiv(a, m) * m; }
@@ -267,10 +273,12 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   p.scratch_o = p.scratch_x_columns + (any_columns ? x_bytes : 0);
   const int64_t o_bytes = RoundUp(p.o_rows * p.o_cols * lanes * elem, 64);
   const int64_t storage_bytes = r.storage == OrientedStorage::kBF16 ? 2 : elem;
+  const int64_t plane_bytes = r.dst_h * r.dst_w * storage_bytes;
+  p.defer_store = !r.nhwc && !weight_gradient;
   p.stream_output =
-      !r.nhwc && !weight_gradient &&
-      r.batch * C * r.dst_h * r.dst_w * storage_bytes >= kStreamOutputBytes;
-  p.scratch_o_next = p.scratch_o + (p.stream_output ? o_bytes : 0);
+      p.defer_store && (r.batch * C * plane_bytes >= kStreamOutputBytes ||
+                        plane_bytes <= kShortStreamPlaneBytes);
+  p.scratch_o_next = p.scratch_o + (p.defer_store ? o_bytes : 0);
   p.scratch_sums = p.scratch_o_next + o_bytes;
   const int64_t sum_bytes =
       weight_gradient ? (p.max_taps + 1) * lanes * (elem + 8) : 0;

@@ -383,25 +383,30 @@ TEST(OrientedCpuStreamedOutputTest, MatchesPointwiseFormula) {
   }
 }
 
-// The same large outputs with 7 taps at several angles, against the
-// reference: planes whose size is a multiple of the vector width, so that the
-// blocked kernels stream whole aligned vectors and store each item's outputs
-// while the next item's tiles run (a width of 264 makes odd bands start
-// mid-vector, which a head of masked stores must realign).
+// Non-temporal stores with 7 taps at two angles, against the reference:
+// outputs over 16 MiB, and small planes (at most 4 KiB each, where the blocked
+// kernels stream whatever the size). Plane sizes are multiples of the vector
+// width, so that whole aligned vectors are streamed while the next item's
+// tiles run; a width of 264 makes odd bands start mid-vector, which a head of
+// masked stores must realign.
 TEST(OrientedCpuStreamedOutputTest, SevenTapsMatchReference) {
-  for (const int64_t w : {256, 264}) {
-    SCOPED_TRACE(absl::StrCat("width ", w));
-    const int64_t n = 2, c = 32, h = 256, k = 7;
-    ASSERT_GE(n * c * h * w * 4, int64_t{16} << 20);
+  struct Shape {
+    int64_t n, c, h, w;
+  };
+  for (const Shape& sh : {Shape{2, 32, 256, 256}, Shape{2, 32, 256, 264},
+                          Shape{3, 32, 28, 28}, Shape{2, 48, 16, 16}}) {
+    SCOPED_TRACE(absl::StrCat(sh.n, "x", sh.c, "x", sh.h, "x", sh.w));
+    const int64_t k = 7;
     std::mt19937_64 rng(11);
-    HostTensor x = Uniform(DType::kF32, {n, c, h, w}, rng);
-    HostTensor weight = Uniform(DType::kF32, {c, 1, 1, k}, rng);
-    HostTensor bias = Uniform(DType::kF32, {c}, rng);
-    HostTensor theta(DType::kF32, {c});
-    // Two blocks of 16 channels, each of one angle: one oblique, one steep.
-    for (int64_t i = 0; i < c; ++i) theta.Set(i, i < 16 ? 0.4 : 1.9);
+    HostTensor x = Uniform(DType::kF32, {sh.n, sh.c, sh.h, sh.w}, rng);
+    HostTensor weight = Uniform(DType::kF32, {sh.c, 1, 1, k}, rng);
+    HostTensor bias = Uniform(DType::kF32, {sh.c}, rng);
+    HostTensor theta(DType::kF32, {sh.c});
+    // Blocks of 16 channels, each of one angle: oblique, then steep.
+    for (int64_t i = 0; i < sh.c; ++i) theta.Set(i, (i / 16) % 2 ? 1.9 : 0.4);
     OrientedConvArgs args;
-    HostTensor want(DType::kF32, {n, c, h, w}), got(DType::kF32, {n, c, h, w});
+    HostTensor want(DType::kF32, {sh.n, sh.c, sh.h, sh.w});
+    HostTensor got(DType::kF32, {sh.n, sh.c, sh.h, sh.w});
     ASSERT_TRUE(
         ops::OrientedConv2dForward(
             args, {x.ref(), weight.ref(), theta.ref(), bias.ref(), want.ref()},
