@@ -3,7 +3,7 @@ same inputs (issue 3's benchmark), plus this machine's limits measured in the sa
 
 For each op it times forward and forward+backward (all gradients) of tapconv and of the PyTorch
 baselines, reports the ratios, and the fraction of the machine's measured memory bandwidth
-(a large tensor copy) and FMA throughput (a large float32 GEMM) the tapconv kernel reaches:
+(the best large copy) and FMA throughput (//bench:machine_limits) the tapconv kernel reaches:
   effective GB/s = minimal bytes the op must move / time, GFLOP/s = useful flops / time,
   roofline fraction = max(bytes / bandwidth, flops / peak) / time.
 

@@ -163,7 +163,8 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   const bool few_taps = kMinBlockedNchwTaps * C > ts.begin[C];
   const bool tiny_planes = r.dst_h * r.dst_w <= kMaxTinyPlane;
   if (!r.nhwc && forced != Override::kWherePossible &&
-      (r.storage == OrientedStorage::kBF16 || (few_taps && !tiny_planes))) {
+      (r.storage == OrientedStorage::kBF16 ||
+       (few_taps && !tiny_planes && !weight_gradient))) {
     return false;
   }
 

@@ -69,7 +69,8 @@ class OrientedBlockedPlanStorage {
 //   - an instruction set with blocked kernels for the dtype (AVX2, AVX-512);
 //   - channel runs of one angle that fill at least half of their vectors;
 //   - channels-last activations, which the plane kernels must transpose; or
-//     channels-first float32/float64 with at least kMinBlockedNchwTaps
+//     channels-first float32/float64 for the weight gradient (which has no
+//     output to transpose back), or with at least kMinBlockedNchwTaps
 //     distinct taps per channel on average, where the arithmetic outweighs
 //     the transposes into and out of the blocked layout (with fewer taps, and
 //     for bfloat16, the plane kernels were as fast or faster), or with output

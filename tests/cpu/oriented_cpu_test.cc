@@ -310,9 +310,14 @@ TEST(OrientedCpuKernelChoiceTest, BlockedForRunsOfOneAngle) {
   EXPECT_EQ(name(OrientedPass::kForward, nchw, 7, 1, f32, runs, 7), blocked);
   EXPECT_EQ(name(OrientedPass::kForward, nchw, 31, 1, bf16, runs),
             everywhere ? blocked : "plane");
-  // The weight gradient, like the forward.
+  // The weight gradient (no output to transpose back) whatever the taps,
+  // except in bfloat16 on channels-first.
   EXPECT_EQ(name(OrientedPass::kBackwardParams, nchw, 31, 2, f32, runs),
             blocked);
+  EXPECT_EQ(name(OrientedPass::kBackwardParams, nchw, 7, 1, f32, runs),
+            blocked);
+  EXPECT_EQ(name(OrientedPass::kBackwardParams, nchw, 7, 1, bf16, runs),
+            everywhere ? blocked : "plane");
   EXPECT_EQ(name(OrientedPass::kBackwardParams, nhwc, 7, 1, f32, runs),
             blocked);
   // Never blocked: a strided input gradient, one angle per channel, float16
