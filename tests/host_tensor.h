@@ -12,7 +12,8 @@
 
 namespace tapconv::testing {
 
-// A contiguous tensor in host memory that owns its (64-byte aligned) storage.
+// A contiguous tensor in host memory that owns its storage (8-byte aligned:
+// kernels must not count on more).
 class HostTensor {
  public:
   HostTensor() = default;

@@ -96,9 +96,9 @@ struct OrientedBlockedPlan {
   int64_t pad_top, pad_left, x_rows, x_cols;
   int64_t o_rows, o_cols;
   int64_t band_rows, num_bands;
-  // Channels-first forward / input gradient: each item's outputs are stored
-  // while the next item's tiles run (defer_store), with non-temporal stores
-  // where the planner found them to pay (stream_output).
+  // Forward / input gradient: each item's outputs are stored while the next
+  // item's tiles run (defer_store, channels-first only), with non-temporal
+  // stores where the planner found them to pay (stream_output).
   bool defer_store;
   bool stream_output;
   // Byte offsets in a work item's scratch of the kernels' headers, of X for

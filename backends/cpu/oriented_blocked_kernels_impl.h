@@ -441,10 +441,19 @@ void StoreNhwc(const OrientedBlockedPlan& p, const Pitches& pitch, const T* o,
   const int64_t Q = p.dst_w, C = p.channels;
   const int k = static_cast<int>(cn);
   const int64_t next = pitch.o_col * L;
+  constexpr uint64_t kAlign = L * sizeof(S);
   for (int64_t i = 0; i < rows; ++i) {
     S* row = dst + ((n * p.dst_h + p0 + i) * Q) * C + c0;
     const T* from = o + i * pitch.o_row * L;
-    if (cn == L) {
+    // Each pixel's channels of the block are one whole line: written without
+    // reading it first where the lines are aligned.
+    const bool stream = cn == L && p.stream_output &&
+                        reinterpret_cast<uint64_t>(row) % kAlign == 0 &&
+                        (C * sizeof(S)) % kAlign == 0;
+    if (stream) {
+      for (int64_t q = 0; q < Q; ++q)
+        StoreStreamCvt(row + q * C, LoadU(from + q * next));
+    } else if (cn == L) {
       for (int64_t q = 0; q < Q; ++q)
         StoreCvt(row + q * C, LoadU(from + q * next));
     } else {
