@@ -338,10 +338,11 @@ void PackNhwc(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
 
 // NCHW: O rows [0, rows) (output rows p0 ...) of channels [c0, c0 + cn) into
 // dst, transposed back lanes x lanes at a time over the flat output range.
-// Either all at once (Finish right after the constructor) or, with
-// non-temporal stores, a few pixel groups at a time from Step between the
-// next band's tiles: the stores then drain while the multiply-adds run,
-// where storing a whole band at once leaves the core waiting on memory.
+// Either all at once (Finish right after the constructor) or a few pixel
+// groups at a time from Step between the next item's tiles (defer_store):
+// the stores then drain while the multiply-adds run, where storing a whole
+// band at once leaves the core waiting on memory. Non-temporal where the plan
+// says so (stream_output).
 template <typename T, typename S>
 class NchwStorer {
  public:

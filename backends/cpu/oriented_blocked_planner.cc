@@ -298,9 +298,8 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   if (p.scratch_bytes > kMaxScratchBytes) return false;
 
   // Weights (taps x lanes, in run order) and biases (lanes) of every block,
-  // zero in the lanes past its channels, in the compute type (the weight
-  // gradient has neither).
-  // Written straight in the compute type, by index: this runs on every call.
+  // zero in the lanes past its channels, written straight in the compute type
+  // (this runs on every call); the weight gradient has neither.
   int64_t value_count = 0;
   std::vector<int64_t> weight_at(num_blocks), bias_at(num_blocks, -1);
   for (int64_t b = 0; b < num_blocks; ++b) {
