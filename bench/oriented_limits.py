@@ -7,7 +7,7 @@ forward measures the pack, the store and the host set-up alone; each further tap
 arithmetic. This script times, in one run on the same input (N2 C512 56x56 float32 by default,
 the models' angles, both cores):
   - a copy x -> y (torch): the memory traffic alone of any op that reads x once and writes y;
-  - the blocked forward with K = 1, 7, 15, 31;
+  - the blocked forward with K = 1, 7, 15, 31, and with K = 1 on one thread;
   - for each K, the time of its extra taps (time - time at K=1) against the time those
     multiply-adds take at the machine's measured FMA peak (//bench:machine_limits); a ratio
     below 1 means they ran partly in the stalls of the K=1 pipeline.
@@ -51,6 +51,14 @@ def main():
     outputs = n * c * s * s
     nbytes = 4 * 2 * outputs
     copy = torch_compare.copy_time(x, args.min_time)
+    # The K=1 pipeline on one thread: if it takes twice as long, its cost is the cores' own
+    # work and stalls, not the shared memory bus.
+    print("timing K=1 on one thread...", flush=True)
+    one_tap = torch.randn(c, 1, 1, 1)
+    y = torch.empty_like(x)
+    one_thread = torch_compare.timeit(
+        lambda: tapconv._core.oriented_conv2d_forward(
+            x, one_tap, tapconv.nn.model_angles(c), y, num_threads=1), args.min_time)
     times = {}
     for k in (1, 7, 15, 31):
         print("timing K={}...".format(k), flush=True)
@@ -73,6 +81,7 @@ def main():
     for k, t in times.items():
         if k == 1:
             lines.append("| forward K=1 (pack + store + set-up) | {:.2f} | | | |".format(t * 1e3))
+            lines.append("| forward K=1, one thread | {:.2f} | | | |".format(one_thread * 1e3))
             continue
         extra = t - times[1]
         ideal = 2 * outputs * (k - 1) / peak
