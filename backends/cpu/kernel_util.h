@@ -39,14 +39,20 @@ inline void StoreCvtN(float* p, Vec<float> v, int n) { StoreN(p, v, n); }
 inline void StoreCvtN(double* p, Vec<double> v, int n) { StoreN(p, v, n); }
 inline void StoreCvtN(uint16_t* p, Vec<float> v, int n) { StoreBf16N(p, v, n); }
 
-// dst[0, n) = 0.
-template <typename T>
-void Zero(T* dst, int64_t n) {
+// dst[0, n) = 0, for n elements of storage type S (compute type T).
+template <typename S, typename T>
+void ZeroOut(S* dst, int64_t n) {
   constexpr int L = Vec<T>::kLanes;
   const Vec<T> z = Set1(T(0));
   int64_t i = 0;
-  for (; i + L <= n; i += L) StoreU(dst + i, z);
-  if (i < n) StoreN(dst + i, z, static_cast<int>(n - i));
+  for (; i + L <= n; i += L) StoreCvt(dst + i, z);
+  if (i < n) StoreCvtN(dst + i, z, static_cast<int>(n - i));
+}
+
+// dst[0, n) = 0, in the compute type.
+template <typename T>
+void Zero(T* dst, int64_t n) {
+  ZeroOut<T, T>(dst, n);
 }
 
 }  // namespace tapconv::cpu::TAPCONV_SIMD_NS

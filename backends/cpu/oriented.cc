@@ -84,15 +84,15 @@ int LanesFor(OrientedStorage storage) {
 }
 
 // Host tensors of the small parameter arrays (theta, weight, bias) as doubles.
-double ToDouble(float v) { return v; }
-double ToDouble(double v) { return v; }
-double ToDouble(BFloat16 v) { return ToFloat(v); }
-double ToDouble(Half v) { return ToFloat(v); }
+double WidenElement(float v) { return v; }
+double WidenElement(double v) { return v; }
+double WidenElement(BFloat16 v) { return ToFloat(v); }
+double WidenElement(Half v) { return ToFloat(v); }
 
 template <typename T>
 void Widen(const TensorRef& t, std::vector<double>* v) {
   const T* data = t.data_as<const T>();
-  for (size_t i = 0; i < v->size(); ++i) (*v)[i] = ToDouble(data[i]);
+  for (size_t i = 0; i < v->size(); ++i) (*v)[i] = WidenElement(data[i]);
 }
 
 std::vector<double> LoadDoubles(const TensorRef& t) {

@@ -108,13 +108,15 @@ void Tile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
   for (int r = 0; r < kTile; ++r) StoreU(out + r * L, acc[r]);
 }
 
-// All tiles of a band: `along` outputs per line in tiles of kTile, `across`
-// lines (row tiles: along = columns, across = rows; column tiles: the other
-// way round).
-template <typename T, int kStride, typename Between>
-void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
-           int64_t rows, const OrientedBlockGeometry& g, const T* weights,
-           const T* bias, const T* x, T* o, Between& between) {
+// Calls visit(x_base, o_offset) for every tile of a band: `along` outputs per
+// line in tiles of kTile, `across` lines (row tiles: along = columns, across =
+// rows; column tiles: the other way round). x_base is the X vector of the
+// tile's first output, o_offset the element offset of that output in O (or in
+// dy staged like O).
+template <typename T, typename Visit>
+inline __attribute__((always_inline)) void ForEachTile(
+    const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
+    int64_t rows, const T* x, Visit visit) {
   constexpr int L = Vec<T>::kLanes;
   const int64_t s = p.stride;
   const int64_t along = column ? rows : p.dst_w;
@@ -126,12 +128,20 @@ void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
   const int64_t o_across = (column ? pitch.o_col : pitch.o_row) * L;
   const T* x0 = x + (p.pad_top * pitch.x_row + p.pad_left * pitch.x_col) * L;
   for (int64_t a0 = 0; a0 < along; a0 += kTile) {
-    for (int64_t c = 0; c < across; ++c) {
-      Tile<T, kStride>(x0 + a0 * x_along + c * x_across, s, g, weights, bias,
-                       o + a0 * o_along + c * o_across);
-      between();
-    }
+    for (int64_t c = 0; c < across; ++c)
+      visit(x0 + a0 * x_along + c * x_across, a0 * o_along + c * o_across);
   }
+}
+
+// All tiles of a band into O, calling between() after each.
+template <typename T, int kStride, typename Between>
+void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
+           int64_t rows, const OrientedBlockGeometry& g, const T* weights,
+           const T* bias, const T* x, T* o, Between& between) {
+  ForEachTile(p, pitch, column, rows, x, [&](const T* base, int64_t at) {
+    Tile<T, kStride>(base, p.stride, g, weights, bias, o + at);
+    between();
+  });
 }
 
 // --- Packing -----------------------------------------------------------------
@@ -557,26 +567,14 @@ template <typename T, int kStride>
 void GradientTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
                    bool column, int64_t rows, const OrientedBlockGeometry& g,
                    const T* x, const T* dy, GradientSums<T>* sums) {
-  constexpr int L = Vec<T>::kLanes;
-  const int64_t s = p.stride;
-  const int64_t along = column ? rows : p.dst_w;
-  const int64_t across = column ? p.dst_w : rows;
-  const int64_t x_along = (column ? pitch.x_row : pitch.x_col) * s * L;
-  const int64_t x_across = (column ? pitch.x_col : pitch.x_row) * s * L;
-  const int64_t o_along = (column ? pitch.o_row : pitch.o_col) * L;
-  const int64_t o_across = (column ? pitch.o_col : pitch.o_row) * L;
-  const T* x0 = x + (p.pad_top * pitch.x_row + p.pad_left * pitch.x_col) * L;
-  for (int64_t a0 = 0; a0 < along; a0 += kTile) {
-    for (int64_t c = 0; c < across; ++c) {
-      sums->Count(kTile);
-      GradientTile<T, kStride>(x0 + a0 * x_along + c * x_across, s, g,
-                               dy + a0 * o_along + c * o_across, sums->fast);
-    }
-  }
+  ForEachTile(p, pitch, column, rows, x, [&](const T* base, int64_t at) {
+    sums->Count(kTile);
+    GradientTile<T, kStride>(base, p.stride, g, dy + at, sums->fast);
+  });
 }
 
 // dy rows [p0, p0 + rows) of channels [c0, c0 + cn) of image n into O (the
-// inverse of StoreNchw / StoreNhwc), zeros where tiles run past the band's
+// inverse of NchwStorer / StoreNhwc), zeros where tiles run past the band's
 // outputs; their sum goes to bias_sum.
 template <typename S, typename T>
 void StageGradient(const OrientedBlockedPlan& p, const Pitches& pitch,

@@ -524,16 +524,6 @@ constexpr int64_t kNoResidue[1] = {0};
 // ceil(a / b) for a > 0, b > 0, without overflow for any b.
 inline int64_t CeilDivPositive(int64_t a, int64_t b) { return (a - 1) / b + 1; }
 
-// Zeroes n elements of storage type S.
-template <typename S, typename T>
-void ZeroOut(S* dst, int64_t n) {
-  constexpr int L = Vec<T>::kLanes;
-  const Vec<T> z = Set1(T(0));
-  int64_t i = 0;
-  for (; i + L <= n; i += L) StoreCvt(dst + i, z);
-  if (i < n) StoreCvtN(dst + i, z, static_cast<int>(n - i));
-}
-
 inline char* ScratchAt(void* scratch, int64_t offset) {
   return static_cast<char*>(scratch) + offset;
 }

@@ -31,6 +31,16 @@ struct Size {
   int64_t h, w;
 };
 
+// Case i's batch, bias, residual, dilation and tap rule: cycles of coprime
+// lengths, so that the options meet in many combinations.
+void VaryOptions(int i, OrientedConfig* c) {
+  c->batch = 1 + i % 2;
+  c->bias = i % 4 != 3;
+  c->args.residual = i % 5 == 1;
+  c->args.dilation = i % 7 == 3 ? 2 : 1;
+  c->args.tap_rule = i % 3 == 2 ? TapRule::kLine : TapRule::kTrunc;
+}
+
 }  // namespace
 
 std::vector<OrientedConfig> CpuOrientedConfigs() {
@@ -58,11 +68,7 @@ std::vector<OrientedConfig> CpuOrientedConfigs() {
           c.width = size.w;
           c.angles = angles[i % angles.size()];
           c.channels = channel_counts[i % 3];
-          c.batch = 1 + i % 2;
-          c.bias = i % 4 != 3;
-          c.args.residual = i % 5 == 1;
-          c.args.dilation = i % 7 == 3 ? 2 : 1;
-          c.args.tap_rule = i % 3 == 2 ? TapRule::kLine : TapRule::kTrunc;
+          VaryOptions(i, &c);
           out.push_back(c);
           ++i;
         }
@@ -187,11 +193,7 @@ std::vector<OrientedConfig> CpuOrientedConfigs() {
         c.channels = blocks[(i / 2) % 3].channels;
         c.angles = *blocks[(i / 2) % 3].angles;
         c.angle_blocks = true;
-        c.batch = 1 + i % 2;
-        c.bias = i % 4 != 3;
-        c.args.residual = i % 5 == 1;
-        c.args.dilation = i % 7 == 3 ? 2 : 1;
-        c.args.tap_rule = i % 3 == 2 ? TapRule::kLine : TapRule::kTrunc;
+        VaryOptions(i, &c);
         out.push_back(c);
         ++i;
       }
