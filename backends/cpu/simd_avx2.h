@@ -115,20 +115,26 @@ inline Vec<double> EvenLanes(Vec<double> a, Vec<double> b) {
 
 // In-register transpose of a kLanes x kLanes block: m[i] holds row i on
 // entry, column i on return.
-// Forced inline: as a call, the block would go through memory twice.
+// Forced inline: as a call, the block would go through memory twice. The
+// loops are unrolled explicitly: at -O2 GCC keeps them as loops over t and
+// u in memory, a store and a reload around every shuffle (the oriented
+// K=31 56² forward took 1.43 ms that way, 1.19 ms unrolled).
 inline __attribute__((always_inline)) void Transpose(Vec<float>* m) {
   __m256 t[8], u[8];
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) {
     t[2 * i] = _mm256_unpacklo_ps(m[2 * i].v, m[2 * i + 1].v);
     t[2 * i + 1] = _mm256_unpackhi_ps(m[2 * i].v, m[2 * i + 1].v);
   }
   // u[4i + j], 128-bit half b: column 4b + j of rows 4i .. 4i + 3.
+#pragma GCC unroll 8
   for (int i = 0; i < 2; ++i) {
     u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
     u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
     u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
     u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
   }
+#pragma GCC unroll 8
   for (int j = 0; j < 4; ++j) {
     m[j].v = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
     m[4 + j].v = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);

@@ -133,20 +133,26 @@ inline __m512 UnpackHi64(__m512 a, __m512 b) {
   return _mm512_castpd_ps(
       _mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
 }
-// Forced inline: as a call, the block would go through memory twice.
+// Forced inline: as a call, the block would go through memory twice. The
+// loops are unrolled explicitly: at -O2 GCC keeps them as loops over t and
+// u in memory, a store and a reload around every shuffle (the oriented
+// K=31 56² forward took 1.43 ms that way, 1.19 ms unrolled).
 inline __attribute__((always_inline)) void Transpose(Vec<float>* m) {
   __m512 t[16], u[16];
+#pragma GCC unroll 8
   for (int i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_unpacklo_ps(m[2 * i].v, m[2 * i + 1].v);
     t[2 * i + 1] = _mm512_unpackhi_ps(m[2 * i].v, m[2 * i + 1].v);
   }
   // u[4i + j], 128-bit block b: column 4b + j of rows 4i .. 4i + 3.
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) {
     u[4 * i + 0] = UnpackLo64(t[4 * i], t[4 * i + 2]);
     u[4 * i + 1] = UnpackHi64(t[4 * i], t[4 * i + 2]);
     u[4 * i + 2] = UnpackLo64(t[4 * i + 1], t[4 * i + 3]);
     u[4 * i + 3] = UnpackHi64(t[4 * i + 1], t[4 * i + 3]);
   }
+#pragma GCC unroll 8
   for (int j = 0; j < 4; ++j) {
     const __m512 a = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
     const __m512 b = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
@@ -160,11 +166,13 @@ inline __attribute__((always_inline)) void Transpose(Vec<float>* m) {
 }
 inline __attribute__((always_inline)) void Transpose(Vec<double>* m) {
   __m512d t[8];
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) {
     t[2 * i] = _mm512_unpacklo_pd(m[2 * i].v, m[2 * i + 1].v);
     t[2 * i + 1] = _mm512_unpackhi_pd(m[2 * i].v, m[2 * i + 1].v);
   }
   // t[2i + j], 128-bit block b: column 2b + j of rows 2i, 2i + 1.
+#pragma GCC unroll 8
   for (int j = 0; j < 2; ++j) {
     const __m512d a = _mm512_shuffle_f64x2(t[j], t[2 + j], 0x88);
     const __m512d b = _mm512_shuffle_f64x2(t[j], t[2 + j], 0xdd);
