@@ -62,7 +62,10 @@ class ScopedOmpThreads {
   int saved_;
 };
 
+// One thread in a forked child: libgomp's thread team does not survive fork()
+// and a region of more than one thread would hang there (InForkedChild).
 int ThreadCount(int requested) {
+  if (InForkedChild()) return 1;
   return requested > 0 ? requested : DefaultThreadCount();
 }
 

@@ -1,5 +1,7 @@
 #include "backends/cpu/parallel.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -151,12 +153,38 @@ class Pool {
   std::atomic<bool> stop_{false};
 };
 
+// The pool of this process. A child made by fork() inherits the pointer but
+// none of the pool's threads, so waiting on them would hang (a DataLoader
+// worker calling an op after the parent did). The child therefore drops the
+// parent's pool without touching it (its mutexes may have been held by a
+// thread that no longer exists; it is leaked on purpose) and builds its own
+// on first use.
+std::atomic<Pool*> current_pool{nullptr};
+std::atomic<bool> forked_child{false};
+
+void DropPoolInForkedChild() {
+  current_pool.store(nullptr, std::memory_order_relaxed);
+  forked_child.store(true, std::memory_order_relaxed);
+}
+// Registered when the library loads, so that any later fork() is seen.
+[[maybe_unused]] const bool fork_handler_registered =
+    pthread_atfork(nullptr, nullptr, DropPoolInForkedChild) == 0;
+
 Pool& GlobalPool() {
-  static Pool* pool = new Pool(DefaultThreadCount());
+  Pool* pool = current_pool.load(std::memory_order_acquire);
+  if (pool != nullptr) return *pool;
+  Pool* fresh = new Pool(DefaultThreadCount());
+  if (current_pool.compare_exchange_strong(pool, fresh,
+                                           std::memory_order_acq_rel)) {
+    return *fresh;
+  }
+  delete fresh;  // another thread built one first
   return *pool;
 }
 
 }  // namespace
+
+bool InForkedChild() { return forked_child.load(std::memory_order_relaxed); }
 
 int DefaultThreadCount() {
   // Asked once: glibc reads /sys/devices/system/cpu/online on every call

@@ -21,6 +21,12 @@ void ParallelFor(int64_t n, int64_t grain, int num_threads,
 // Hardware threads the pool uses by default.
 int DefaultThreadCount();
 
+// Whether this process was made by fork() from one that had this library
+// loaded. The pool starts afresh in such a child; OpenMP (libgomp, which
+// oneDNN and PyTorch run on) does not, and hangs there on any region of more
+// than one thread if the parent had used one.
+bool InForkedChild();
+
 }  // namespace tapconv::cpu
 
 #endif  // TAPCONV_BACKENDS_CPU_PARALLEL_H_
