@@ -155,7 +155,7 @@ std::vector<double> EffectiveWeights(const OrientedConvArgs& args,
   return w;
 }
 
-// A per-thread scratch buffer, kept between calls: the pool's threads are
+// A per-thread scratch buffer, kept between calls: ParallelFor's threads are
 // persistent, and re-faulting fresh pages on every call would cost more than
 // the small planes' arithmetic. A new buffer starts with `header_bytes` zero
 // bytes (the blocked kernels keep a header there).
@@ -178,7 +178,7 @@ class ThreadScratch {
   int64_t size_ = 0;
 };
 
-// Runs fn(plan, begin, end, scratch) over the plan's work items on the pool,
+// Runs fn(plan, begin, end, scratch) over the plan's work items in parallel,
 // with a per-thread scratch of plan.scratch_bytes. Each Plan type has its own
 // buffers (its own instantiation), so the blocked kernels' header survives
 // plane runs.

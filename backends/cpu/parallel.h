@@ -1,7 +1,8 @@
 #ifndef TAPCONV_BACKENDS_CPU_PARALLEL_H_
 #define TAPCONV_BACKENDS_CPU_PARALLEL_H_
 
-// A fork-join helper over a persistent thread pool. The split of [0, n) into
+// A fork-join helper over the OpenMP runtime's persistent threads (the ones
+// PyTorch's CPU ops run on; see parallel.cc for why). The split of [0, n) into
 // chunks depends only on n, grain and the thread count, and every chunk is
 // processed by exactly one thread; kernels keep each output element's reduction
 // inside one chunk, so results are bit-identical from run to run.
@@ -13,18 +14,20 @@ namespace tapconv::cpu {
 
 // Calls fn(begin, end) on disjoint chunks covering [0, n), each at least
 // `grain` long (except the last), using up to `num_threads` threads (0 = all
-// hardware threads). Returns when all chunks are done. Nested calls run
-// serially in the calling thread.
+// hardware threads). Returns when all chunks are done. Nested calls, calls
+// from inside an OpenMP region and calls in a forked child run serially in the
+// calling thread.
 void ParallelFor(int64_t n, int64_t grain, int num_threads,
                  const std::function<void(int64_t begin, int64_t end)>& fn);
 
-// Hardware threads the pool uses by default.
+// Hardware threads ParallelFor uses by default.
 int DefaultThreadCount();
 
 // Whether this process was made by fork() from one that had this library
-// loaded. The pool starts afresh in such a child; OpenMP (libgomp, which
-// oneDNN and PyTorch run on) does not, and hangs there on any region of more
-// than one thread if the parent had used one.
+// loaded. OpenMP (libgomp: ParallelFor, oneDNN and PyTorch run on it) does not
+// survive fork(): a region of more than one thread hangs in the child if the
+// parent had used one, so ParallelFor and oneDNN run on one thread there (as
+// PyTorch's DataLoader workers do).
 bool InForkedChild();
 
 }  // namespace tapconv::cpu

@@ -35,7 +35,7 @@ const PathKernelTable& Kernels() {
   return cpu::scalar::PathKernels();
 }
 
-// A per-thread scratch buffer kept between calls (the pool's threads are
+// A per-thread scratch buffer kept between calls (ParallelFor's threads are
 // persistent): re-faulting fresh pages on every call would cost more than a
 // small image's arithmetic.
 class PathScratch {

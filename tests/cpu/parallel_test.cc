@@ -1,7 +1,6 @@
-// The cpu backend's thread pool: every index of [0, n) is handed out exactly
-// once, nested calls run inline, and a child made by fork() after the pool has
-// run gets a working pool of its own instead of waiting on threads it does not
-// have.
+// ParallelFor: every index of [0, n) is handed out exactly once, nested calls
+// run inline, and a child made by fork() after the threads have run finishes
+// its calls (serially) instead of waiting on threads it does not have.
 
 #include "backends/cpu/parallel.h"
 
@@ -62,11 +61,11 @@ TEST(ParallelForTest, NestedCallsRunInTheCallingThread) {
   EXPECT_EQ(foreign.load(), 0);
 }
 
-// Runs ParallelFor on every core in a forked child and reports through the
-// exit status: 0 all indices visited once and InForkedChild() true, 1 wrong
-// visits, 2 InForkedChild() false. The parent gives it 60 s.
-TEST(ParallelForTest, WorksInAChildForkedAfterThePoolRan) {
-  ASSERT_EQ(Visits(1000, 1, 0), std::vector<int>(1000, 1));  // pool started
+// Runs ParallelFor in a forked child and reports through the exit status: 0 all
+// indices visited once and InForkedChild() true, 1 wrong visits, 2
+// InForkedChild() false. The parent gives it 60 s.
+TEST(ParallelForTest, FinishesInAChildForkedAfterItsThreadsRan) {
+  ASSERT_EQ(Visits(1000, 1, 0), std::vector<int>(1000, 1));  // threads started
   EXPECT_FALSE(InForkedChild());
   const pid_t child = fork();
   ASSERT_GE(child, 0) << "fork failed";
@@ -92,7 +91,7 @@ TEST(ParallelForTest, WorksInAChildForkedAfterThePoolRan) {
       << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   EXPECT_EQ(WEXITSTATUS(status), 0)
       << "1: wrong visits in the child, 2: InForkedChild() was false there";
-  // The parent's pool still works.
+  // The parent's threads still work.
   EXPECT_EQ(Visits(1000, 1, 0), std::vector<int>(1000, 1));
 }
 
