@@ -100,6 +100,37 @@ OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
       slot[a * k_taps + k] = index;
     }
   }
+  // The same per angle in flat arrays, angle a's taps from first[a]: dh and
+  // dw, and in sources[sources_begin[first[a] + u] ...] the original taps
+  // that distinct tap u merges, in tap order (its weight sums theirs).
+  std::vector<int64_t> first(table.channels + 1, 0);
+  for (int64_t a = 0; a < table.channels; ++a) {
+    first[a + 1] = first[a] + static_cast<int64_t>(distinct[a].size());
+  }
+  const int64_t angle_taps = first[table.channels];
+  std::vector<int32_t> angle_dh(angle_taps), angle_dw(angle_taps);
+  std::vector<int64_t> sources_begin(angle_taps + 1, 0);
+  for (int64_t a = 0; a < table.channels; ++a) {
+    for (size_t u = 0; u < distinct[a].size(); ++u) {
+      angle_dh[first[a] + u] = distinct[a][u].dh;
+      angle_dw[first[a] + u] = distinct[a][u].dw;
+    }
+    for (int k = 0; k < k_taps; ++k) {
+      const int64_t u = slot[a * k_taps + k];
+      if (u >= 0) ++sources_begin[first[a] + u + 1];
+    }
+  }
+  for (int64_t i = 0; i < angle_taps; ++i) {
+    sources_begin[i + 1] += sources_begin[i];
+  }
+  std::vector<int64_t> sources(sources_begin[angle_taps]);
+  std::vector<int64_t> fill(sources_begin.begin(), sources_begin.end() - 1);
+  for (int64_t a = 0; a < table.channels; ++a) {
+    for (int k = 0; k < k_taps; ++k) {
+      const int64_t u = slot[a * k_taps + k];
+      if (u >= 0) sources[fill[first[a] + u]++] = k;
+    }
+  }
   // Sized once and filled by index: this runs on every call, for C * K taps.
   OrientedTapSet set;
   set.begin.resize(channels + 1);
@@ -112,28 +143,33 @@ OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
   set.begin[channels] = total;
   set.dh.resize(total);
   set.dw.resize(total);
-  if (weights != nullptr) set.weight.assign(total, 0.0);
+  if (weights != nullptr) set.weight.resize(total);
   for (int64_t c = 0; c < channels; ++c) {
     const int64_t a = angles.angle_of[c];
-    const int64_t first = set.begin[c];
-    const std::vector<TapOffset>& d = distinct[a];
-    for (size_t u = 0; u < d.size(); ++u) {
-      set.dh[first + u] = d[u].dh;
-      set.dw[first + u] = d[u].dw;
+    const int64_t at = set.begin[c];
+    const int64_t count = first[a + 1] - first[a];
+    for (int64_t u = 0; u < count; ++u) {
+      set.dh[at + u] = angle_dh[first[a] + u];
+      set.dw[at + u] = angle_dw[first[a] + u];
     }
-    const int64_t* slots = slot.data() + a * k_taps;
     if (weights == nullptr) {
+      const int64_t* slots = slot.data() + a * k_taps;
       int64_t* to = set.distinct_of.data() + c * k_taps;
       for (int k = 0; k < k_taps; ++k) {
-        if (slots[k] >= 0) to[k] = first + slots[k];
+        if (slots[k] >= 0) to[k] = at + slots[k];
       }
       continue;
     }
-    // Taps on one pixel add their weights, in tap order.
+    // Taps on one pixel add their weights, in tap order, starting from +0.0
+    // (so that a lone -0.0 weight merges to +0.0, as it always has).
     const double* w = weights->data() + c * k_taps;
-    double* merged = set.weight.data();
-    for (int k = 0; k < k_taps; ++k) {
-      if (slots[k] >= 0) merged[first + slots[k]] += w[k];
+    const int64_t* begin = sources_begin.data() + first[a];
+    const int64_t* from = sources.data();
+    double* merged = set.weight.data() + at;
+    for (int64_t u = 0; u < count; ++u) {
+      double sum = 0.0;
+      for (int64_t i = begin[u]; i < begin[u + 1]; ++i) sum += w[from[i]];
+      merged[u] = sum;
     }
   }
   return set;
