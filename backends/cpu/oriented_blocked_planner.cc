@@ -100,11 +100,11 @@ const T* FillBlockValues(const OrientedBlockedRequest& r,
       const std::vector<Tap>& taps = angle_taps[block.geometry];
       const std::vector<int64_t>& order = tap_order[block.geometry];
       T* w = out + weight_at[b];
-      for (size_t i = 0; i < order.size(); ++i) {
-        const int64_t index = taps[order[i]].index;
-        for (int64_t lane = 0; lane < block.channels; ++lane) {
-          w[i * lanes + lane] =
-              static_cast<T>(ts.weight[ts.begin[block.c0 + lane] + index]);
+      // Channel by channel: each reads its own taps from one short range.
+      for (int64_t lane = 0; lane < block.channels; ++lane) {
+        const double* from = ts.weight.data() + ts.begin[block.c0 + lane];
+        for (size_t i = 0; i < order.size(); ++i) {
+          w[i * lanes + lane] = static_cast<T>(from[taps[order[i]].index]);
         }
       }
     }

@@ -1,6 +1,7 @@
 #include "backends/cpu/oriented_planner.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace tapconv::cpu {
@@ -71,10 +72,10 @@ OrientedAngleTable BuildOrientedAngleTable(const std::vector<double>& theta,
   return angles;
 }
 
-OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
-                                   const OrientedConvShape& shape,
-                                   int64_t stride,
-                                   const std::vector<double>* weights) {
+void BuildOrientedTapSet(const OrientedAngleTable& angles,
+                         const OrientedConvShape& shape, int64_t stride,
+                         const std::vector<double>* weights,
+                         OrientedTapSet* out) {
   const int64_t channels = shape.channels, k_taps = shape.taps;
   const OrientedTapTable& table = angles.table;
   // Per angle: its distinct reaching taps, and where each tap k went (-1: it
@@ -101,40 +102,48 @@ OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
     }
   }
   // The same per angle in flat arrays, angle a's taps from first[a]: dh and
-  // dw, and in sources[sources_begin[first[a] + u] ...] the original taps
-  // that distinct tap u merges, in tap order (its weight sums theirs).
-  std::vector<int64_t> first(table.channels + 1, 0);
+  // dw, and the original taps each distinct tap merges, in tap order, in
+  // rows of width[a] (the most any of its taps merges) padded with k_taps,
+  // which reads a 0.0 weight: every merged weight is then the same
+  // straight-line sum, without a branch that the varying counts mispredict.
+  std::vector<int64_t> first(table.channels + 1, 0), width(table.channels, 1),
+      sources_at(table.channels, 0);
+  std::vector<int64_t> count(k_taps);
+  int64_t source_slots = 0;
   for (int64_t a = 0; a < table.channels; ++a) {
     first[a + 1] = first[a] + static_cast<int64_t>(distinct[a].size());
+    std::fill(count.begin(), count.end(), 0);
+    for (int k = 0; k < k_taps; ++k) {
+      const int64_t u = slot[a * k_taps + k];
+      if (u >= 0) width[a] = std::max(width[a], ++count[u]);
+    }
+    sources_at[a] = source_slots;
+    source_slots += static_cast<int64_t>(distinct[a].size()) * width[a];
   }
   const int64_t angle_taps = first[table.channels];
   std::vector<int32_t> angle_dh(angle_taps), angle_dw(angle_taps);
-  std::vector<int64_t> sources_begin(angle_taps + 1, 0);
+  std::vector<int64_t> sources(source_slots, k_taps);
   for (int64_t a = 0; a < table.channels; ++a) {
     for (size_t u = 0; u < distinct[a].size(); ++u) {
       angle_dh[first[a] + u] = distinct[a][u].dh;
       angle_dw[first[a] + u] = distinct[a][u].dw;
     }
+    std::fill(count.begin(), count.end(), 0);
     for (int k = 0; k < k_taps; ++k) {
       const int64_t u = slot[a * k_taps + k];
-      if (u >= 0) ++sources_begin[first[a] + u + 1];
+      if (u >= 0) sources[sources_at[a] + u * width[a] + count[u]++] = k;
     }
   }
-  for (int64_t i = 0; i < angle_taps; ++i) {
-    sources_begin[i + 1] += sources_begin[i];
-  }
-  std::vector<int64_t> sources(sources_begin[angle_taps]);
-  std::vector<int64_t> fill(sources_begin.begin(), sources_begin.end() - 1);
-  for (int64_t a = 0; a < table.channels; ++a) {
-    for (int k = 0; k < k_taps; ++k) {
-      const int64_t u = slot[a * k_taps + k];
-      if (u >= 0) sources[fill[first[a] + u]++] = k;
-    }
-  }
+  std::vector<double> padded(k_taps + 1, 0.0);  // a channel's weights, then 0
   // Sized once and filled by index: this runs on every call, for C * K taps.
-  OrientedTapSet set;
+  OrientedTapSet& set = *out;
   set.begin.resize(channels + 1);
-  if (weights == nullptr) set.distinct_of.assign(channels * k_taps, -1);
+  if (weights == nullptr) {
+    set.distinct_of.assign(channels * k_taps, -1);
+    set.weight.clear();
+  } else {
+    set.distinct_of.clear();
+  }
   int64_t total = 0;
   for (int64_t c = 0; c < channels; ++c) {
     set.begin[c] = total;
@@ -147,11 +156,11 @@ OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
   for (int64_t c = 0; c < channels; ++c) {
     const int64_t a = angles.angle_of[c];
     const int64_t at = set.begin[c];
-    const int64_t count = first[a + 1] - first[a];
-    for (int64_t u = 0; u < count; ++u) {
-      set.dh[at + u] = angle_dh[first[a] + u];
-      set.dw[at + u] = angle_dw[first[a] + u];
-    }
+    const int64_t taps = first[a + 1] - first[a];
+    std::memcpy(set.dh.data() + at, angle_dh.data() + first[a],
+                taps * sizeof(int32_t));
+    std::memcpy(set.dw.data() + at, angle_dw.data() + first[a],
+                taps * sizeof(int32_t));
     if (weights == nullptr) {
       const int64_t* slots = slot.data() + a * k_taps;
       int64_t* to = set.distinct_of.data() + c * k_taps;
@@ -161,18 +170,19 @@ OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
       continue;
     }
     // Taps on one pixel add their weights, in tap order, starting from +0.0
-    // (so that a lone -0.0 weight merges to +0.0, as it always has).
-    const double* w = weights->data() + c * k_taps;
-    const int64_t* begin = sources_begin.data() + first[a];
-    const int64_t* from = sources.data();
+    // (so that a lone -0.0 weight merges to +0.0, as it always has). The
+    // running sum is then never -0.0, and the padding's +0.0 leaves it as is.
+    std::memcpy(padded.data(), weights->data() + c * k_taps,
+                k_taps * sizeof(double));
+    const int64_t* from = sources.data() + sources_at[a];
     double* merged = set.weight.data() + at;
-    for (int64_t u = 0; u < count; ++u) {
-      double sum = 0.0;
-      for (int64_t i = begin[u]; i < begin[u + 1]; ++i) sum += w[from[i]];
-      merged[u] = sum;
+    const int64_t w = width[a];
+    // Source by source over all taps: long, independent loops.
+    for (int64_t u = 0; u < taps; ++u) merged[u] = 0.0 + padded[from[u * w]];
+    for (int64_t i = 1; i < w; ++i) {
+      for (int64_t u = 0; u < taps; ++u) merged[u] += padded[from[u * w + i]];
     }
   }
-  return set;
 }
 
 void OrientedPlanner::Build(const OrientedPlanRequest& r,

@@ -41,10 +41,11 @@ OrientedAngleTable BuildOrientedAngleTable(const std::vector<double>& theta,
 
 // `weights` (C * K effective weights, residual included) may be null: then
 // OrientedTapSet::weight stays empty and distinct_of is filled instead.
-OrientedTapSet BuildOrientedTapSet(const OrientedAngleTable& angles,
-                                   const OrientedConvShape& shape,
-                                   int64_t stride,
-                                   const std::vector<double>* weights);
+// Overwrites *set, reusing its arrays' memory.
+void BuildOrientedTapSet(const OrientedAngleTable& angles,
+                         const OrientedConvShape& shape, int64_t stride,
+                         const std::vector<double>* weights,
+                         OrientedTapSet* set);
 
 // An OrientedPlan together with the arrays it points into. Not copyable
 // (the plan points into its own members).
