@@ -94,17 +94,22 @@ const T* FillBlockValues(const OrientedBlockedRequest& r,
                          std::vector<T>* values) {
   values->assign(value_count, T(0));
   T* out = values->data();
+  std::vector<int64_t>
+      index;  // tap-set index of the block's i-th tap in run order
   for (size_t b = 0; b < blocks.size(); ++b) {
     const OrientedBlock& block = blocks[b];
     if (with_weights) {
       const std::vector<Tap>& taps = angle_taps[block.geometry];
       const std::vector<int64_t>& order = tap_order[block.geometry];
+      const int64_t n = static_cast<int64_t>(order.size());
+      index.resize(n);
+      for (int64_t i = 0; i < n; ++i) index[i] = taps[order[i]].index;
       T* w = out + weight_at[b];
       // Channel by channel: each reads its own taps from one short range.
       for (int64_t lane = 0; lane < block.channels; ++lane) {
         const double* from = ts.weight.data() + ts.begin[block.c0 + lane];
-        for (size_t i = 0; i < order.size(); ++i) {
-          w[i * lanes + lane] = static_cast<T>(from[taps[order[i]].index]);
+        for (int64_t i = 0; i < n; ++i) {
+          w[i * lanes + lane] = static_cast<T>(from[index[i]]);
         }
       }
     }

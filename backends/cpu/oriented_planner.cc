@@ -102,39 +102,45 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
     }
   }
   // The same per angle in flat arrays, angle a's taps from first[a]: dh and
-  // dw, and the original taps each distinct tap merges, in tap order, in
-  // rows of width[a] (the most any of its taps merges) padded with k_taps,
-  // which reads a 0.0 weight: every merged weight is then the same
-  // straight-line sum, without a branch that the varying counts mispredict.
-  std::vector<int64_t> first(table.channels + 1, 0), width(table.channels, 1),
-      sources_at(table.channels, 0);
-  std::vector<int64_t> count(k_taps);
-  int64_t source_slots = 0;
+  // dw; the first original tap each distinct one merges (leading[first[a] +
+  // u]); and the few further ones as (u, k) pairs from extras_at[a], all
+  // second taps before all third ones, so that adding them in list order adds
+  // each distinct tap's weights in tap order. One straight pass over the
+  // taps then a short list, where a loop per tap mispredicted its varying
+  // trip count.
+  std::vector<int64_t> first(table.channels + 1, 0);
   for (int64_t a = 0; a < table.channels; ++a) {
     first[a + 1] = first[a] + static_cast<int64_t>(distinct[a].size());
-    std::fill(count.begin(), count.end(), 0);
-    for (int k = 0; k < k_taps; ++k) {
-      const int64_t u = slot[a * k_taps + k];
-      if (u >= 0) width[a] = std::max(width[a], ++count[u]);
-    }
-    sources_at[a] = source_slots;
-    source_slots += static_cast<int64_t>(distinct[a].size()) * width[a];
   }
   const int64_t angle_taps = first[table.channels];
   std::vector<int32_t> angle_dh(angle_taps), angle_dw(angle_taps);
-  std::vector<int64_t> sources(source_slots, k_taps);
+  std::vector<int64_t> leading(angle_taps), extras_at(table.channels + 1, 0);
+  std::vector<std::pair<int64_t, int64_t>> extras;  // (u, k)
+  std::vector<int64_t> count(k_taps);
   for (int64_t a = 0; a < table.channels; ++a) {
     for (size_t u = 0; u < distinct[a].size(); ++u) {
       angle_dh[first[a] + u] = distinct[a][u].dh;
       angle_dw[first[a] + u] = distinct[a][u].dw;
     }
     std::fill(count.begin(), count.end(), 0);
+    const size_t extras_begin = extras.size();
+    int64_t most = 0;
     for (int k = 0; k < k_taps; ++k) {
       const int64_t u = slot[a * k_taps + k];
-      if (u >= 0) sources[sources_at[a] + u * width[a] + count[u]++] = k;
+      if (u < 0) continue;
+      if (count[u] == 0) leading[first[a] + u] = k;
+      most = std::max(most, ++count[u]);
     }
+    for (int64_t rank = 1; rank < most; ++rank) {
+      std::fill(count.begin(), count.end(), 0);
+      for (int k = 0; k < k_taps; ++k) {
+        const int64_t u = slot[a * k_taps + k];
+        if (u >= 0 && count[u]++ == rank) extras.emplace_back(u, k);
+      }
+    }
+    extras_at[a] = static_cast<int64_t>(extras_begin);
+    extras_at[a + 1] = static_cast<int64_t>(extras.size());
   }
-  std::vector<double> padded(k_taps + 1, 0.0);  // a channel's weights, then 0
   // Sized once and filled by index: this runs on every call, for C * K taps.
   OrientedTapSet& set = *out;
   set.begin.resize(channels + 1);
@@ -170,17 +176,13 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
       continue;
     }
     // Taps on one pixel add their weights, in tap order, starting from +0.0
-    // (so that a lone -0.0 weight merges to +0.0, as it always has). The
-    // running sum is then never -0.0, and the padding's +0.0 leaves it as is.
-    std::memcpy(padded.data(), weights->data() + c * k_taps,
-                k_taps * sizeof(double));
-    const int64_t* from = sources.data() + sources_at[a];
+    // (so that a lone -0.0 weight merges to +0.0, as it always has).
+    const double* w = weights->data() + c * k_taps;
+    const int64_t* lead = leading.data() + first[a];
     double* merged = set.weight.data() + at;
-    const int64_t w = width[a];
-    // Source by source over all taps: long, independent loops.
-    for (int64_t u = 0; u < taps; ++u) merged[u] = 0.0 + padded[from[u * w]];
-    for (int64_t i = 1; i < w; ++i) {
-      for (int64_t u = 0; u < taps; ++u) merged[u] += padded[from[u * w + i]];
+    for (int64_t u = 0; u < taps; ++u) merged[u] = 0.0 + w[lead[u]];
+    for (int64_t e = extras_at[a]; e < extras_at[a + 1]; ++e) {
+      merged[extras[e].first] += w[extras[e].second];
     }
   }
 }
