@@ -51,6 +51,10 @@ struct OrientedRun {
 
 struct OrientedBlockGeometry {
   bool column_tiles;  // X and O column-major
+  // Every tap on the one line through the tile's outputs (0° with row tiles,
+  // 90° with column tiles): consecutive tiles along that line then share
+  // most of their X vectors, where the next line's tile shares none.
+  bool along_lines_first;
   const OrientedRun* runs;
   int64_t num_runs;
   int64_t taps;  // sum of the runs' lengths

@@ -112,11 +112,12 @@ void Tile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
 // line in tiles of kTile, `across` lines (row tiles: along = columns, across =
 // rows; column tiles: the other way round). x_base is the X vector of the
 // tile's first output, o_offset the element offset of that output in O (or in
-// dy staged like O).
+// dy staged like O). Tiles go line after line (along_lines_first) or, for
+// oblique taps, which the next line's tile reuses, down the lines first.
 template <typename T, typename Visit>
 inline __attribute__((always_inline)) void ForEachTile(
     const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
-    int64_t rows, const T* x, Visit visit) {
+    bool along_lines_first, int64_t rows, const T* x, Visit visit) {
   constexpr int L = Vec<T>::kLanes;
   const int64_t s = p.stride;
   const int64_t along = column ? rows : p.dst_w;
@@ -127,6 +128,13 @@ inline __attribute__((always_inline)) void ForEachTile(
   const int64_t o_along = (column ? pitch.o_row : pitch.o_col) * L;
   const int64_t o_across = (column ? pitch.o_col : pitch.o_row) * L;
   const T* x0 = x + (p.pad_top * pitch.x_row + p.pad_left * pitch.x_col) * L;
+  if (along_lines_first) {
+    for (int64_t c = 0; c < across; ++c) {
+      for (int64_t a0 = 0; a0 < along; a0 += kTile)
+        visit(x0 + a0 * x_along + c * x_across, a0 * o_along + c * o_across);
+    }
+    return;
+  }
   for (int64_t a0 = 0; a0 < along; a0 += kTile) {
     for (int64_t c = 0; c < across; ++c)
       visit(x0 + a0 * x_along + c * x_across, a0 * o_along + c * o_across);
@@ -138,10 +146,11 @@ template <typename T, int kStride, typename Between>
 void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
            int64_t rows, const OrientedBlockGeometry& g, const T* weights,
            const T* bias, const T* x, T* o, Between& between) {
-  ForEachTile(p, pitch, column, rows, x, [&](const T* base, int64_t at) {
-    Tile<T, kStride>(base, p.stride, g, weights, bias, o + at);
-    between();
-  });
+  ForEachTile(p, pitch, column, g.along_lines_first, rows, x,
+              [&](const T* base, int64_t at) {
+                Tile<T, kStride>(base, p.stride, g, weights, bias, o + at);
+                between();
+              });
 }
 
 // --- Packing -----------------------------------------------------------------
@@ -567,7 +576,8 @@ template <typename T, int kStride>
 void GradientTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
                    bool column, int64_t rows, const OrientedBlockGeometry& g,
                    const T* x, const T* dy, GradientSums<T>* sums) {
-  ForEachTile(p, pitch, column, rows, x, [&](const T* base, int64_t at) {
+  // Always down the lines first: the sums' order stays that of every version.
+  ForEachTile(p, pitch, column, false, rows, x, [&](const T* base, int64_t at) {
     sums->Count(kTile);
     GradientTile<T, kStride>(base, p.stride, g, dy + at, sums->fast);
   });

@@ -268,6 +268,11 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
     }
     OrientedBlockGeometry& g = geometries[a];
     g.column_tiles = column_tiles;
+    g.along_lines_first =
+        std::all_of(taps.begin(), taps.end(), [&](const Tap& t) {
+          return (column_tiles ? t.dw : t.dh) ==
+                 (column_tiles ? taps[0].dw : taps[0].dh);
+        });
     g.runs = st->runs_[a].data();
     g.num_runs = static_cast<int64_t>(st->runs_[a].size());
     g.taps = static_cast<int64_t>(taps.size());
