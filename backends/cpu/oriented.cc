@@ -2,6 +2,7 @@
 // merging, the plan) here, the vectorised work in oriented_kernels_<isa>.cc,
 // chosen by the instruction set detected at run time.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -97,7 +98,7 @@ void Widen(const TensorRef& t, std::vector<double>* v) {
 
 void LoadDoublesInto(const TensorRef& t, std::vector<double>* out) {
   std::vector<double>& v = *out;
-  v.assign(t.numel(), 0.0);
+  v.resize(t.numel());  // every element is written below
   switch (t.dtype) {
     case DType::kF32:
       Widen<float>(t, &v);
@@ -112,6 +113,7 @@ void LoadDoublesInto(const TensorRef& t, std::vector<double>* out) {
       Widen<Half>(t, &v);
       break;
     default:
+      std::fill(v.begin(), v.end(), 0.0);
       break;
   }
 }

@@ -92,7 +92,8 @@ const T* FillBlockValues(const OrientedBlockedRequest& r,
                          const std::vector<int64_t>& bias_at,
                          int64_t value_count, int64_t lanes, bool with_weights,
                          std::vector<T>* values) {
-  values->assign(value_count, T(0));
+  // Only the lanes past a block's channels need zeros: the rest is written.
+  values->resize(value_count);
   T* out = values->data();
   std::vector<int64_t>
       index;  // tap-set index of the block's i-th tap in run order
@@ -112,10 +113,16 @@ const T* FillBlockValues(const OrientedBlockedRequest& r,
           w[i * lanes + lane] = static_cast<T>(from[index[i]]);
         }
       }
+      for (int64_t lane = block.channels; lane < lanes; ++lane) {
+        for (int64_t i = 0; i < n; ++i) w[i * lanes + lane] = T(0);
+      }
     }
     if (bias_at[b] >= 0) {
-      for (int64_t lane = 0; lane < block.channels; ++lane)
-        out[bias_at[b] + lane] = static_cast<T>((*r.bias)[block.c0 + lane]);
+      for (int64_t lane = 0; lane < lanes; ++lane) {
+        out[bias_at[b] + lane] =
+            lane < block.channels ? static_cast<T>((*r.bias)[block.c0 + lane])
+                                  : T(0);
+      }
     }
   }
   return out;
