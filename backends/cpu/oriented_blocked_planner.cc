@@ -95,8 +95,8 @@ const T* FillBlockValues(const OrientedBlockedRequest& r,
   // Only the lanes past a block's channels need zeros: the rest is written.
   values->resize(value_count);
   T* out = values->data();
-  std::vector<int64_t>
-      index;  // tap-set index of the block's i-th tap in run order
+  // A block's taps in run order, as indices into its channels' tap sets.
+  std::vector<int64_t> index;
   for (size_t b = 0; b < blocks.size(); ++b) {
     const OrientedBlock& block = blocks[b];
     if (with_weights) {
