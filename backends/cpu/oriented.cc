@@ -173,6 +173,19 @@ struct HostBuffers {
   OrientedPlanStorage plan;
 };
 
+// The forward's and input gradient's tap set: the effective weights merged
+// onto each channel's distinct taps, in `buffers`.
+const OrientedTapSet& MergedTaps(const OrientedConvArgs& args,
+                                 const TensorRef& weight,
+                                 const cpu::OrientedAngleTable& table,
+                                 const OrientedConvShape& s,
+                                 HostBuffers* buffers) {
+  EffectiveWeights(args, weight, s, &buffers->weights);
+  cpu::BuildOrientedTapSet(table, s, args.stride, &buffers->weights,
+                           &buffers->taps);
+  return buffers->taps;
+}
+
 // A per-thread scratch buffer, kept between calls: ParallelFor's threads are
 // persistent, and re-faulting fresh pages on every call would cost more than
 // the small planes' arithmetic. A new buffer starts with `header_bytes` zero
@@ -320,10 +333,7 @@ absl::Status CpuBackend::OrientedConvForward(const OrientedConvArgs& args,
                            TapTable(args, io.theta, s.taps));
   if (io.y.numel() == 0) return absl::OkStatus();
   thread_local HostBuffers buffers;
-  EffectiveWeights(args, io.weight, s, &buffers.weights);
-  const OrientedTapSet& taps = buffers.taps;
-  cpu::BuildOrientedTapSet(table, s, args.stride, &buffers.weights,
-                           &buffers.taps);
+  const OrientedTapSet& taps = MergedTaps(args, io.weight, table, s, &buffers);
   std::vector<double> bias;
   if (io.bias.has_value()) bias = LoadDoubles(*io.bias);
   BlockedTensors tensors;
@@ -358,10 +368,7 @@ absl::Status CpuBackend::OrientedConvBackwardInput(
                            TapTable(args, io.theta, s.taps));
   if (io.dx.numel() == 0) return absl::OkStatus();
   thread_local HostBuffers buffers;
-  EffectiveWeights(args, io.weight, s, &buffers.weights);
-  const OrientedTapSet& taps = buffers.taps;
-  cpu::BuildOrientedTapSet(table, s, args.stride, &buffers.weights,
-                           &buffers.taps);
+  const OrientedTapSet& taps = MergedTaps(args, io.weight, table, s, &buffers);
   BlockedTensors tensors;
   tensors.src = io.dy.data;
   tensors.dst = io.dx.data;
