@@ -19,6 +19,7 @@
 #include "backends/cpu/oriented_kernel_abi.h"
 #include "backends/cpu/oriented_planner.h"
 #include "backends/cpu/parallel.h"
+#include "backends/cpu/work_queue.h"
 #include "ops/float16.h"
 #include "ops/geometry/oriented_taps.h"
 #include "ops/status_macros.h"
@@ -209,42 +210,57 @@ class ThreadScratch {
   int64_t size_ = 0;
 };
 
+// This thread's scratch of `bytes` for plans of type Plan (each its own
+// buffer, so that the blocked kernels' header survives plane runs), or null.
+template <typename Plan>
+void* ScratchFor(int64_t bytes, int64_t header_bytes) {
+  thread_local ThreadScratch scratch;
+  return scratch.Get(bytes, header_bytes);
+}
+
+absl::Status ScratchError(int64_t bytes) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("cpu oriented conv: cannot allocate ", bytes,
+                   " bytes of scratch per thread"));
+}
+
 // Runs fn(plan, begin, end, scratch) over the plan's work items in parallel,
-// with a per-thread scratch of plan.scratch_bytes. Each Plan type has its own
-// buffers (its own instantiation), so the blocked kernels' header survives
-// plane runs.
-template <typename Plan, typename Fn>
-absl::Status RunItems(const Plan& plan, Fn fn, int64_t header_bytes,
+// with a per-thread scratch of plan.scratch_bytes.
+absl::Status RunPlane(const OrientedPlan& plan, cpu::OrientedItemsFn fn,
                       const ExecContext& ctx) {
   if (plan.num_items <= 0) return absl::OkStatus();
   std::atomic<bool> out_of_memory{false};
   cpu::ParallelFor(
       plan.num_items, 1, ctx.num_threads, [&](int64_t begin, int64_t end) {
-        thread_local ThreadScratch scratch;
-        void* buffer = scratch.Get(plan.scratch_bytes, header_bytes);
+        void* buffer = ScratchFor<OrientedPlan>(plan.scratch_bytes, 0);
         if (buffer == nullptr) {
           out_of_memory.store(true);
           return;
         }
         fn(plan, begin, end, buffer);
       });
-  if (out_of_memory.load()) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cpu oriented conv: cannot allocate ", plan.scratch_bytes,
-                     " bytes of scratch per thread"));
-  }
-  return absl::OkStatus();
+  return out_of_memory.load() ? ScratchError(plan.scratch_bytes)
+                              : absl::OkStatus();
 }
 
-absl::Status RunPlane(const OrientedPlan& plan, cpu::OrientedItemsFn fn,
-                      const ExecContext& ctx) {
-  return RunItems(plan, fn, 0, ctx);
-}
-
+// The blocked kernels claim their items one at a time (see
+// OrientedBlockedItemsFn).
 absl::Status RunBlocked(const cpu::OrientedBlockedPlan& plan,
                         const ExecContext& ctx) {
-  return RunItems(plan, BlockedKernels().run, cpu::kOrientedBlockedHeaderBytes,
-                  ctx);
+  if (plan.num_items <= 0) return absl::OkStatus();
+  cpu::WorkQueue items(plan.num_items);
+  std::atomic<bool> out_of_memory{false};
+  cpu::ParallelWorkers(plan.num_items, ctx.num_threads, [&] {
+    void* buffer = ScratchFor<cpu::OrientedBlockedPlan>(
+        plan.scratch_bytes, cpu::kOrientedBlockedHeaderBytes);
+    if (buffer == nullptr) {
+      out_of_memory.store(true);
+      return;
+    }
+    BlockedKernels().run(plan, &items, buffer);
+  });
+  return out_of_memory.load() ? ScratchError(plan.scratch_bytes)
+                              : absl::OkStatus();
 }
 
 // The tensors of one pass: forward x -> y (src, dst); input gradient

@@ -35,6 +35,7 @@
 #include <cstdint>
 
 #include "backends/cpu/oriented_kernel_abi.h"
+#include "backends/cpu/work_queue.h"
 
 namespace tapconv::cpu {
 
@@ -124,9 +125,12 @@ struct OrientedBlockedPlan {
 // caller zeroes them whenever it allocates a new buffer.
 constexpr int64_t kOrientedBlockedHeaderBytes = 128;
 
+// Runs work items claimed from `items` (shared with the other threads of the
+// call) until none is left. Items of different angles differ in cost:
+// claimed one at a time, they keep both cores busy to the end of the call,
+// where fixed chunks left one idle for 7% of a mixed-angle forward.
 using OrientedBlockedItemsFn = void (*)(const OrientedBlockedPlan& plan,
-                                        int64_t begin, int64_t end,
-                                        void* scratch);
+                                        WorkQueue* items, void* scratch);
 
 // Per instruction set. `tile` and `max_run` are the register tiling the
 // kernels were compiled for; lanes 0 means the instruction set has no blocked

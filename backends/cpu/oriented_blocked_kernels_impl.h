@@ -705,8 +705,7 @@ LinePrefetcher PrefetcherFor(const OrientedBlockedPlan& p, const S* src,
 // the current one's: memory traffic and arithmetic overlap instead of taking
 // turns.
 template <typename S, typename T>
-void ConvItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
-               char* bytes) {
+void ConvItems(const OrientedBlockedPlan& p, WorkQueue* items, char* bytes) {
   const S* src = static_cast<const S*>(p.src);
   S* dst = static_cast<S*>(p.dst);
   ScratchHeader* header = reinterpret_cast<ScratchHeader*>(bytes);
@@ -714,7 +713,10 @@ void ConvItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
                      reinterpret_cast<T*>(bytes + p.scratch_o_next)};
   int which = 0;
   NchwStorer<T, S> pending;  // the previous item's outputs, still to store
-  for (int64_t item = begin; item < end; ++item) {
+  // The next item is claimed before this one runs, so that its source lines
+  // can be prefetched during this one's tiles.
+  for (int64_t item = items->Claim(), next; item >= 0; item = next) {
+    next = items->Claim();
     const int64_t band = item % p.num_bands;
     const int64_t b = (item / p.num_bands) % p.num_blocks;
     const int64_t n = item / p.num_bands / p.num_blocks;
@@ -732,9 +734,8 @@ void ConvItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
     PackBand(p, pitch, header, column, src, n, block, p0, x);
     const int64_t tiles = ((column ? rows : p.dst_w) + kTile - 1) / kTile *
                           (column ? p.dst_w : rows);
-    LinePrefetcher ahead = item + 1 < end
-                               ? PrefetcherFor(p, src, item + 1, tiles)
-                               : LinePrefetcher{};
+    LinePrefetcher ahead =
+        next >= 0 ? PrefetcherFor(p, src, next, tiles) : LinePrefetcher{};
     const int64_t store_per_tile = (pending.GroupsLeft() + tiles - 1) / tiles;
     auto between = [&] {
       ahead.Step();
@@ -768,7 +769,7 @@ void ConvItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
 }
 
 template <typename S, typename T>
-void GradientItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
+void GradientItems(const OrientedBlockedPlan& p, WorkQueue* items,
                    char* bytes) {
   constexpr int L = Vec<T>::kLanes;
   const S* src = static_cast<const S*>(p.src);
@@ -780,7 +781,7 @@ void GradientItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
       reinterpret_cast<T*>(bytes + p.scratch_sums),
       reinterpret_cast<double*>(bytes + p.scratch_sums + slots * L * sizeof(T)),
       slots, 0};
-  for (int64_t item = begin; item < end; ++item) {
+  for (int64_t item = items->Claim(); item >= 0; item = items->Claim()) {
     const int64_t part = item % p.batch_parts;
     const OrientedBlock& block = p.blocks[item / p.batch_parts];
     const OrientedBlockGeometry& g = p.geometries[block.geometry];
@@ -835,26 +836,25 @@ void GradientItems(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
 }
 
 template <typename S, typename T>
-void Items(const OrientedBlockedPlan& p, int64_t begin, int64_t end,
-           void* scratch) {
+void Items(const OrientedBlockedPlan& p, WorkQueue* items, void* scratch) {
   char* bytes = static_cast<char*>(scratch);
   PrepareScratch<T>(p, bytes);
   if (p.weight_gradient) {
-    GradientItems<S, T>(p, begin, end, bytes);
+    GradientItems<S, T>(p, items, bytes);
   } else {
-    ConvItems<S, T>(p, begin, end, bytes);
+    ConvItems<S, T>(p, items, bytes);
   }
 }
 
-inline void Run(const OrientedBlockedPlan& plan, int64_t begin, int64_t end,
+inline void Run(const OrientedBlockedPlan& plan, WorkQueue* items,
                 void* scratch) {
   switch (plan.storage) {
     case OrientedStorage::kF32:
-      return Items<float, float>(plan, begin, end, scratch);
+      return Items<float, float>(plan, items, scratch);
     case OrientedStorage::kF64:
-      return Items<double, double>(plan, begin, end, scratch);
+      return Items<double, double>(plan, items, scratch);
     case OrientedStorage::kBF16:
-      return Items<uint16_t, float>(plan, begin, end, scratch);
+      return Items<uint16_t, float>(plan, items, scratch);
   }
 }
 

@@ -41,6 +41,13 @@ void RunOnTeam(int64_t chunks, int threads, const ChunkFn& chunk_fn) {
   }
 }
 
+// Nested calls, calls from inside the caller's own OpenMP region, and calls
+// in a forked child, where libgomp's team of the parent is gone and a region
+// of more than one thread would hang, run in the calling thread.
+bool MustRunSerially() {
+  return inside_parallel_region || omp_in_parallel() || InForkedChild();
+}
+
 }  // namespace
 
 bool InForkedChild() { return forked_child.load(std::memory_order_relaxed); }
@@ -70,17 +77,25 @@ void ParallelFor(int64_t n, int64_t grain, int num_threads,
     const int64_t begin = c * chunk_size;
     fn(begin, std::min(n, begin + chunk_size));
   };
-  // Serially: nested calls, calls from inside the caller's own OpenMP region,
-  // and in a forked child, where libgomp's team of the parent is gone and a
-  // region of more than one thread would hang.
-  if (used_chunks == 1 || threads == 1 || inside_parallel_region ||
-      omp_in_parallel() || InForkedChild()) {
+  if (used_chunks == 1 || threads == 1 || MustRunSerially()) {
     for (int64_t c = 0; c < used_chunks; ++c) run_chunk(c);
     return;
   }
   RunOnTeam(used_chunks,
             static_cast<int>(std::min<int64_t>(threads, used_chunks)),
             run_chunk);
+}
+
+void ParallelWorkers(int64_t max_workers, int num_threads,
+                     const std::function<void()>& worker) {
+  if (max_workers <= 0) return;
+  const int threads = num_threads > 0 ? num_threads : DefaultThreadCount();
+  const int64_t workers = std::min<int64_t>(threads, max_workers);
+  if (workers == 1 || MustRunSerially()) {
+    worker();
+    return;
+  }
+  RunOnTeam(workers, static_cast<int>(workers), [&](int64_t) { worker(); });
 }
 
 }  // namespace tapconv::cpu

@@ -20,6 +20,14 @@ namespace tapconv::cpu {
 void ParallelFor(int64_t n, int64_t grain, int num_threads,
                  const std::function<void(int64_t begin, int64_t end)>& fn);
 
+// Runs worker() once on each of up to `num_threads` threads (0 = all
+// hardware threads, never more than max_workers) at once and returns when all
+// have returned; the workers share out their work themselves (a WorkQueue).
+// Serially, in the same cases as ParallelFor: worker() once, in the calling
+// thread.
+void ParallelWorkers(int64_t max_workers, int num_threads,
+                     const std::function<void()>& worker);
+
 // Hardware threads ParallelFor uses by default.
 int DefaultThreadCount();
 

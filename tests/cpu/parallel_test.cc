@@ -1,6 +1,7 @@
-// ParallelFor: every index of [0, n) is handed out exactly once, nested calls
-// run inline, and a child made by fork() after the threads have run finishes
-// its calls (serially) instead of waiting on threads it does not have.
+// ParallelFor and ParallelWorkers with a WorkQueue: every index of [0, n) is
+// handed out exactly once, nested calls run inline, and a child made by fork()
+// after the threads have run finishes its calls (serially) instead of waiting
+// on threads it does not have.
 
 #include "backends/cpu/parallel.h"
 
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/cpu/work_queue.h"
 #include "gtest/gtest.h"
 
 namespace tapconv::cpu {
@@ -28,6 +30,27 @@ std::vector<int> Visits(int64_t n, int64_t grain, int threads) {
   });
   std::vector<int> out(n);
   for (int64_t i = 0; i < n; ++i) out[i] = counts[i].load();
+  return out;
+}
+
+// How many times the workers of one ParallelWorkers call claimed each item
+// of [0, n), and how many workers ran.
+struct Claims {
+  std::vector<int> visits;
+  int workers;
+};
+Claims ClaimAll(int64_t n, int threads) {
+  std::vector<std::atomic<int>> counts(n);
+  std::atomic<int> workers{0};
+  WorkQueue queue(n);
+  ParallelWorkers(n, threads, [&] {
+    workers.fetch_add(1);
+    for (int64_t i = queue.Claim(); i >= 0; i = queue.Claim()) {
+      counts[i].fetch_add(1);
+    }
+  });
+  Claims out{std::vector<int>(n), workers.load()};
+  for (int64_t i = 0; i < n; ++i) out.visits[i] = counts[i].load();
   return out;
 }
 
@@ -61,16 +84,79 @@ TEST(ParallelForTest, NestedCallsRunInTheCallingThread) {
   EXPECT_EQ(foreign.load(), 0);
 }
 
-// Runs ParallelFor in a forked child and reports through the exit status: 0 all
-// indices visited once and InForkedChild() true, 1 wrong visits, 2
-// InForkedChild() false. The parent gives it 60 s.
+TEST(WorkQueueTest, HandsOutItemsInOrderThenNone) {
+  WorkQueue queue(3);
+  EXPECT_EQ(queue.num_items(), 3);
+  EXPECT_EQ(queue.Claim(), 0);
+  EXPECT_EQ(queue.Claim(), 1);
+  EXPECT_EQ(queue.Claim(), 2);
+  EXPECT_EQ(queue.Claim(), -1);
+  EXPECT_EQ(queue.Claim(), -1);
+  WorkQueue empty(0);
+  EXPECT_EQ(empty.Claim(), -1);
+}
+
+TEST(ParallelWorkersTest, WorkersClaimEveryItemOnce) {
+  for (int threads : {0, 1, 2, 3}) {
+    for (int64_t n : {1, 2, 7, 1000}) {
+      const Claims claims = ClaimAll(n, threads);
+      for (int64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(claims.visits[i], 1)
+            << "item " << i << " n=" << n << " threads=" << threads;
+      }
+      EXPECT_GE(claims.workers, 1);
+      EXPECT_LE(claims.workers, n) << "more workers than items";
+      if (threads > 0) EXPECT_LE(claims.workers, threads);
+    }
+  }
+  EXPECT_EQ(ClaimAll(0, 2).workers, 0) << "no items, no workers";
+}
+
+// Two workers asked for run at the same time: each waits (up to 20 s) for the
+// other to start, which a serial fallback would never let happen.
+TEST(ParallelWorkersTest, TwoWorkersRunAtOnce) {
+  std::atomic<int> started{0}, met{0};
+  ParallelWorkers(2, 2, [&] {
+    started.fetch_add(1);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (started.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    if (started.load() == 2) met.fetch_add(1);
+  });
+  EXPECT_EQ(started.load(), 2);
+  EXPECT_EQ(met.load(), 2) << "the workers did not run concurrently";
+}
+
+TEST(ParallelWorkersTest, NestedCallsRunOnceInTheCallingThread) {
+  std::atomic<int> inner_workers{0}, foreign{0};
+  ParallelFor(4, 1, 0, [&](int64_t begin, int64_t end) {
+    const std::thread::id outer = std::this_thread::get_id();
+    for (int64_t i = begin; i < end; ++i) {
+      ParallelWorkers(8, 0, [&] {
+        if (std::this_thread::get_id() != outer) foreign.fetch_add(1);
+        inner_workers.fetch_add(1);
+      });
+    }
+  });
+  EXPECT_EQ(inner_workers.load(), 4);
+  EXPECT_EQ(foreign.load(), 0);
+}
+
+// Runs ParallelFor and ParallelWorkers in a forked child and reports through
+// the exit status: 0 all indices visited once and InForkedChild() true, 1
+// wrong visits, 2 InForkedChild() false. The parent gives it 60 s.
 TEST(ParallelForTest, FinishesInAChildForkedAfterItsThreadsRan) {
   ASSERT_EQ(Visits(1000, 1, 0), std::vector<int>(1000, 1));  // threads started
+  ASSERT_EQ(ClaimAll(1000, 0).visits, std::vector<int>(1000, 1));
   EXPECT_FALSE(InForkedChild());
   const pid_t child = fork();
   ASSERT_GE(child, 0) << "fork failed";
   if (child == 0) {
-    const bool visited_once = Visits(1000, 1, 0) == std::vector<int>(1000, 1);
+    const bool visited_once =
+        Visits(1000, 1, 0) == std::vector<int>(1000, 1) &&
+        ClaimAll(1000, 0).visits == std::vector<int>(1000, 1);
     _exit(!visited_once ? 1 : !InForkedChild() ? 2 : 0);
   }
   int status = 0;
