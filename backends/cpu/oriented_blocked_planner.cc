@@ -83,11 +83,10 @@ RunSplit SplitIntoRuns(const std::vector<Tap>& taps, bool column_tiles,
 // (bias_at < 0: none); the weights only with_weights. Returns
 // values->data().
 template <typename T>
-const T* FillBlockValues(const OrientedBlockedRequest& r,
-                         const OrientedTapSet& ts,
+const T* FillBlockValues(const OrientedTapSet& ts,
+                         const std::vector<double>* bias,
                          const std::vector<OrientedBlock>& blocks,
-                         const std::vector<std::vector<Tap>>& angle_taps,
-                         const std::vector<std::vector<int64_t>>& tap_order,
+                         const std::vector<OrientedBlockGeometry>& geometries,
                          const std::vector<int64_t>& weight_at,
                          const std::vector<int64_t>& bias_at,
                          int64_t value_count, int64_t lanes, bool with_weights,
@@ -95,16 +94,13 @@ const T* FillBlockValues(const OrientedBlockedRequest& r,
   // Only the lanes past a block's channels need zeros: the rest is written.
   values->resize(value_count);
   T* out = values->data();
-  // A block's taps in run order, as indices into its channels' tap sets.
-  std::vector<int64_t> index;
   for (size_t b = 0; b < blocks.size(); ++b) {
     const OrientedBlock& block = blocks[b];
     if (with_weights) {
-      const std::vector<Tap>& taps = angle_taps[block.geometry];
-      const std::vector<int64_t>& order = tap_order[block.geometry];
-      const int64_t n = static_cast<int64_t>(order.size());
-      index.resize(n);
-      for (int64_t i = 0; i < n; ++i) index[i] = taps[order[i]].index;
+      // The block's taps in run order, as indices into its channels' taps.
+      const OrientedBlockGeometry& g = geometries[block.geometry];
+      const int64_t* index = g.tap_index;
+      const int64_t n = g.taps;
       T* w = out + weight_at[b];
       // Channel by channel: each reads its own taps from one short range.
       for (int64_t lane = 0; lane < block.channels; ++lane) {
@@ -119,9 +115,9 @@ const T* FillBlockValues(const OrientedBlockedRequest& r,
     }
     if (bias_at[b] >= 0) {
       for (int64_t lane = 0; lane < lanes; ++lane) {
-        out[bias_at[b] + lane] =
-            lane < block.channels ? static_cast<T>((*r.bias)[block.c0 + lane])
-                                  : T(0);
+        out[bias_at[b] + lane] = lane < block.channels
+                                     ? static_cast<T>((*bias)[block.c0 + lane])
+                                     : T(0);
       }
     }
   }
@@ -255,7 +251,6 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   std::vector<OrientedBlockGeometry>& geometries = st->geometries_;
   geometries.assign(angle_taps.size(), OrientedBlockGeometry{});
   st->runs_.assign(angle_taps.size(), {});
-  std::vector<std::vector<int64_t>> tap_order(angle_taps.size());
   st->tap_index_.assign(angle_taps.size(), {});
   bool any_rows = false, any_columns = false;
   for (size_t a = 0; a < angle_taps.size(); ++a) {
@@ -283,7 +278,6 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
     g.runs = st->runs_[a].data();
     g.num_runs = static_cast<int64_t>(st->runs_[a].size());
     g.taps = static_cast<int64_t>(taps.size());
-    tap_order[a] = best.order;
     for (int64_t k : best.order) st->tap_index_[a].push_back(taps[k].index);
     g.tap_index = st->tap_index_[a].data();
     p.max_taps = std::max(p.max_taps, g.taps);
@@ -317,8 +311,11 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   // Weights (taps x lanes, in run order) and biases (lanes) of every block,
   // zero in the lanes past its channels, written straight in the compute type
   // (this runs on every call); the weight gradient has neither.
+  std::vector<int64_t>& weight_at = st->weight_at_;
+  std::vector<int64_t>& bias_at = st->bias_at_;
+  weight_at.assign(num_blocks, 0);
+  bias_at.assign(num_blocks, -1);
   int64_t value_count = 0;
-  std::vector<int64_t> weight_at(num_blocks), bias_at(num_blocks, -1);
   for (int64_t b = 0; b < num_blocks; ++b) {
     weight_at[b] = value_count;
     if (weight_gradient) continue;
@@ -329,19 +326,7 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
       value_count += lanes;
     }
   }
-  const void* base =
-      f64 ? static_cast<const void*>(FillBlockValues(
-                r, ts, blocks, angle_taps, tap_order, weight_at, bias_at,
-                value_count, lanes, !weight_gradient, &st->values_f64_))
-          : static_cast<const void*>(FillBlockValues(
-                r, ts, blocks, angle_taps, tap_order, weight_at, bias_at,
-                value_count, lanes, !weight_gradient, &st->values_f32_));
-  for (int64_t b = 0; b < num_blocks; ++b) {
-    blocks[b].weights = static_cast<const char*>(base) + weight_at[b] * elem;
-    blocks[b].bias = bias_at[b] < 0
-                         ? nullptr
-                         : static_cast<const char*>(base) + bias_at[b] * elem;
-  }
+  st->value_count_ = value_count;
 
   p.storage = r.storage;
   p.nhwc = r.nhwc;
@@ -358,6 +343,7 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   p.blocks = blocks.data();
   p.num_blocks = num_blocks;
   p.geometries = geometries.data();
+  st->FillValues(ts, r.bias, !weight_gradient);
   p.num_items = r.batch * num_blocks * p.num_bands;
   if (weight_gradient) {
     p.weight_gradient = true;
@@ -370,6 +356,34 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
     p.num_items = num_blocks * parts;
   }
   return true;
+}
+
+void OrientedBlockedPlanStorage::FillValues(const OrientedTapSet& taps,
+                                            const std::vector<double>* bias,
+                                            bool with_weights) {
+  const bool f64 = plan_.storage == OrientedStorage::kF64;
+  const int64_t elem = f64 ? 8 : 4;
+  const void* base =
+      f64 ? static_cast<const void*>(FillBlockValues(
+                taps, bias, blocks_, geometries_, weight_at_, bias_at_,
+                value_count_, plan_.lanes, with_weights, &values_f64_))
+          : static_cast<const void*>(FillBlockValues(
+                taps, bias, blocks_, geometries_, weight_at_, bias_at_,
+                value_count_, plan_.lanes, with_weights, &values_f32_));
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    blocks_[b].weights = static_cast<const char*>(base) + weight_at_[b] * elem;
+    blocks_[b].bias = bias_at_[b] < 0
+                          ? nullptr
+                          : static_cast<const char*>(base) + bias_at_[b] * elem;
+  }
+}
+
+void OrientedBlockedPlanStorage::Refresh(const OrientedTapSet& taps,
+                                         const std::vector<double>* bias,
+                                         const void* src, void* dst) {
+  FillValues(taps, bias, true);
+  plan_.src = src;
+  plan_.dst = dst;
 }
 
 void OrientedBlockedPlanStorage::CombineParams(

@@ -45,6 +45,13 @@ class OrientedBlockedPlanStorage {
 
   const OrientedBlockedPlan& plan() const { return plan_; }
 
+  // The plan of the last BuildOrientedBlockedPlan (which returned true) for
+  // new weights, biases and tensors: `taps` and `bias` of a call with the same
+  // angles, shapes, stride, dtype and layout, with or without a bias as
+  // before. Forward and input gradient only.
+  void Refresh(const OrientedTapSet& taps, const std::vector<double>* bias,
+               const void* src, void* dst);
+
   // Weight gradient: the parts' sums into dweight[c * K + k] and dbias[c]
   // (see CombineParamPartials).
   void CombineParams(const OrientedTapSet& taps, int64_t taps_per_channel,
@@ -54,12 +61,19 @@ class OrientedBlockedPlanStorage {
  private:
   friend bool BuildOrientedBlockedPlan(const OrientedBlockedRequest&,
                                        OrientedBlockedPlanStorage*);
+  // The blocks' weights and biases from taps and bias, in the compute type.
+  void FillValues(const OrientedTapSet& taps, const std::vector<double>* bias,
+                  bool with_weights);
+
   OrientedBlockedPlan plan_{};
   std::vector<OrientedBlock> blocks_;
   std::vector<OrientedBlockGeometry> geometries_;
   std::vector<std::vector<OrientedRun>> runs_;
   std::vector<std::vector<int64_t>> tap_index_;
   std::vector<double> dweight_partial_, dbias_partial_;
+  // Where each block's weights and bias (-1: none) start in the values.
+  std::vector<int64_t> weight_at_, bias_at_;
+  int64_t value_count_ = 0;
   std::vector<float> values_f32_;  // weights, then biases
   std::vector<double> values_f64_;
 };

@@ -108,14 +108,20 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
   // each distinct tap's weights in tap order. One straight pass over the
   // taps then a short list, where a loop per tap mispredicted its varying
   // trip count.
-  std::vector<int64_t> first(table.channels + 1, 0);
+  OrientedTapSet& set = *out;
+  std::vector<int64_t>& first = set.merge_first;
+  first.assign(table.channels + 1, 0);
   for (int64_t a = 0; a < table.channels; ++a) {
     first[a + 1] = first[a] + static_cast<int64_t>(distinct[a].size());
   }
   const int64_t angle_taps = first[table.channels];
   std::vector<int32_t> angle_dh(angle_taps), angle_dw(angle_taps);
-  std::vector<int64_t> leading(angle_taps), extras_at(table.channels + 1, 0);
-  std::vector<std::pair<int64_t, int64_t>> extras;  // (u, k)
+  std::vector<int64_t>& leading = set.merge_leading;
+  std::vector<int64_t>& extras_at = set.merge_extras_at;
+  std::vector<std::pair<int64_t, int64_t>>& extras = set.merge_extras;
+  leading.resize(angle_taps);
+  extras_at.assign(table.channels + 1, 0);
+  extras.clear();
   std::vector<int64_t> count(k_taps);
   for (int64_t a = 0; a < table.channels; ++a) {
     for (size_t u = 0; u < distinct[a].size(); ++u) {
@@ -142,11 +148,9 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
     extras_at[a + 1] = static_cast<int64_t>(extras.size());
   }
   // Sized once and filled by index: this runs on every call, for C * K taps.
-  OrientedTapSet& set = *out;
   set.begin.resize(channels + 1);
   if (weights == nullptr) {
     set.distinct_of.assign(channels * k_taps, -1);
-    set.weight.clear();
   } else {
     set.distinct_of.clear();
   }
@@ -158,7 +162,6 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
   set.begin[channels] = total;
   set.dh.resize(total);
   set.dw.resize(total);
-  if (weights != nullptr) set.weight.resize(total);
   for (int64_t c = 0; c < channels; ++c) {
     const int64_t a = angles.angle_of[c];
     const int64_t at = set.begin[c];
@@ -173,16 +176,33 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
       for (int k = 0; k < k_taps; ++k) {
         if (slots[k] >= 0) to[k] = at + slots[k];
       }
-      continue;
     }
+  }
+  if (weights == nullptr) {
+    set.weight.clear();
+  } else {
+    MergeOrientedTapWeights(angles, k_taps, *weights, &set);
+  }
+}
+
+void MergeOrientedTapWeights(const OrientedAngleTable& angles, int64_t taps,
+                             const std::vector<double>& weights,
+                             OrientedTapSet* set) {
+  const int64_t channels = static_cast<int64_t>(set->begin.size()) - 1;
+  set->weight.resize(set->begin[channels]);
+  const std::vector<int64_t>& first = set->merge_first;
+  for (int64_t c = 0; c < channels; ++c) {
+    const int64_t a = angles.angle_of[c];
     // Taps on one pixel add their weights, in tap order, starting from +0.0
     // (so that a lone -0.0 weight merges to +0.0, as it always has).
-    const double* w = weights->data() + c * k_taps;
-    const int64_t* lead = leading.data() + first[a];
-    double* merged = set.weight.data() + at;
-    for (int64_t u = 0; u < taps; ++u) merged[u] = 0.0 + w[lead[u]];
-    for (int64_t e = extras_at[a]; e < extras_at[a + 1]; ++e) {
-      merged[extras[e].first] += w[extras[e].second];
+    const double* w = weights.data() + c * taps;
+    const int64_t* lead = set->merge_leading.data() + first[a];
+    double* merged = set->weight.data() + set->begin[c];
+    const int64_t n = first[a + 1] - first[a];
+    for (int64_t u = 0; u < n; ++u) merged[u] = 0.0 + w[lead[u]];
+    for (int64_t e = set->merge_extras_at[a]; e < set->merge_extras_at[a + 1];
+         ++e) {
+      merged[set->merge_extras[e].first] += w[set->merge_extras[e].second];
     }
   }
 }

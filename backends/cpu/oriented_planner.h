@@ -7,6 +7,7 @@
 // row bands and channel groups sized for the caches, and work items.
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/oriented_kernel_abi.h"
@@ -24,6 +25,13 @@ struct OrientedTapSet {
   // distinct taps' gradients back): the distinct tap original tap k of
   // channel c went to, or -1 when it never reaches the image.
   std::vector<int64_t> distinct_of;
+  // How the weights merge (with weights only), per angle a of the table the
+  // set was built from: its distinct taps from merge_first[a] in a flat
+  // numbering; distinct tap u starts from original tap
+  // merge_leading[merge_first[a] + u] and adds the further ones, (u, k)
+  // pairs merge_extras[merge_extras_at[a], merge_extras_at[a + 1]).
+  std::vector<int64_t> merge_first, merge_leading, merge_extras_at;
+  std::vector<std::pair<int64_t, int64_t>> merge_extras;
 };
 
 // Channels that share an angle share their tap geometry: `table` holds one
@@ -46,6 +54,13 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
                          const OrientedConvShape& shape, int64_t stride,
                          const std::vector<double>* weights,
                          OrientedTapSet* set);
+
+// Replaces the merged weights of a set built with weights, for the same
+// angles and shape, by those of `weights` (C * K): what changes between calls
+// that keep their angles and shapes.
+void MergeOrientedTapWeights(const OrientedAngleTable& angles, int64_t taps,
+                             const std::vector<double>& weights,
+                             OrientedTapSet* set);
 
 // An OrientedPlan together with the arrays it points into. Not copyable
 // (the plan points into its own members).

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -453,6 +454,87 @@ TEST(OrientedCpuStreamedOutputTest, SevenTapsMatchReference) {
       }
     }
     EXPECT_EQ(bad, 0);
+  }
+}
+
+// A call with the angles, shapes and options of the previous one reuses its
+// blocked plan with this call's weights, bias and tensors. Calls that change
+// the weights, bias, residual, one channel's angle, the bias's presence or
+// the stride, in turn, must each match the reference (forward and input
+// gradient).
+TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
+  struct Step {
+    bool bias, residual;
+    int64_t stride;
+    double odd_angle;  // channel 37's angle
+  };
+  const std::vector<Step> steps = {
+      {true, false, 1, 0.4},  {true, false, 1, 0.4},  {true, true, 1, 0.4},
+      {true, false, 1, 1.25}, {true, false, 1, 0.4},  {false, false, 1, 0.4},
+      {false, false, 1, 0.4}, {false, false, 2, 0.4}, {false, false, 2, 0.4}};
+  for (const Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    const int64_t n = 2, c = 40, h = 23, w = 19;
+    const int64_t k = layout == Layout::kNCHW ? 31 : 7;
+    std::mt19937_64 rng(5);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const Step& step = steps[i];
+      SCOPED_TRACE(
+          absl::StrCat(layout == Layout::kNCHW ? "NCHW" : "NHWC", " step ", i));
+      OrientedConvArgs args;
+      args.layout = layout;
+      args.stride = step.stride;
+      args.residual = step.residual;
+      const int64_t oh = (h + step.stride - 1) / step.stride;
+      const int64_t ow = (w + step.stride - 1) / step.stride;
+      auto dims = [&](int64_t rows, int64_t cols) {
+        return layout == Layout::kNCHW ? Dims{n, c, rows, cols}
+                                       : Dims{n, rows, cols, c};
+      };
+      HostTensor x = Uniform(DType::kF32, dims(h, w), rng);
+      HostTensor dy = Uniform(DType::kF32, dims(oh, ow), rng);
+      HostTensor weight = Uniform(DType::kF32, {c, 1, 1, k}, rng);
+      HostTensor bias = Uniform(DType::kF32, {c}, rng);
+      HostTensor theta(DType::kF32, {c});
+      // Blocks of 16 channels of one angle, as the models have them.
+      for (int64_t ch = 0; ch < c; ++ch)
+        theta.Set(ch, (ch / 16) % 2 ? 1.9 : 0.4);
+      theta.Set(37, step.odd_angle);
+      std::optional<TensorRef> bias_ref;
+      if (step.bias) bias_ref = bias.ref();
+      HostTensor want_y(DType::kF32, dims(oh, ow)),
+          got_y(DType::kF32, dims(oh, ow));
+      HostTensor want_dx(DType::kF32, dims(h, w)),
+          got_dx(DType::kF32, dims(h, w));
+      got_y.Fill(std::numeric_limits<double>::quiet_NaN());
+      got_dx.Fill(std::numeric_limits<double>::quiet_NaN());
+      const ExecContext reference{"reference"};
+      ASSERT_TRUE(
+          ops::OrientedConv2dForward(
+              args,
+              {x.ref(), weight.ref(), theta.ref(), bias_ref, want_y.ref()},
+              reference)
+              .ok());
+      ASSERT_TRUE(
+          ops::OrientedConv2dForward(
+              args, {x.ref(), weight.ref(), theta.ref(), bias_ref, got_y.ref()},
+              Cpu())
+              .ok());
+      EXPECT_LE(MaxScaledError({{"y", got_y.ToDoubles()}},
+                               {{"y", want_y.ToDoubles()}}),
+                Tolerance(DType::kF32, k + 2));
+      ASSERT_TRUE(ops::OrientedConv2dBackwardInput(
+                      args,
+                      {dy.ref(), weight.ref(), theta.ref(), want_dx.ref()},
+                      reference)
+                      .ok());
+      ASSERT_TRUE(
+          ops::OrientedConv2dBackwardInput(
+              args, {dy.ref(), weight.ref(), theta.ref(), got_dx.ref()}, Cpu())
+              .ok());
+      EXPECT_LE(MaxScaledError({{"dx", got_dx.ToDoubles()}},
+                               {{"dx", want_dx.ToDoubles()}}),
+                Tolerance(DType::kF32, k + 1));
+    }
   }
 }
 

@@ -106,7 +106,9 @@ TEST(ParallelWorkersTest, WorkersClaimEveryItemOnce) {
       }
       EXPECT_GE(claims.workers, 1);
       EXPECT_LE(claims.workers, n) << "more workers than items";
-      if (threads > 0) EXPECT_LE(claims.workers, threads);
+      if (threads > 0) {
+        EXPECT_LE(claims.workers, threads);
+      }
     }
   }
   EXPECT_EQ(ClaimAll(0, 2).workers, 0) << "no items, no workers";
