@@ -106,6 +106,10 @@ struct OrientedBlockedPlan {
   // stores where the planner found them to pay (stream_output).
   bool defer_store;
   bool stream_output;
+  // Channels-first forward and input gradient: the next item's source lines
+  // are prefetched into L2 during an item's tiles (where they fit there
+  // beside the item's own buffers).
+  bool prefetch_next;
   // Byte offsets in a work item's scratch of the kernels' headers, of X for
   // row tiles and for column tiles (each only as large as some geometry
   // needs), of O and of a second O (defer_store: the previous item's

@@ -673,9 +673,9 @@ struct LinePrefetcher {
   }
 };
 
-// Prefetches for item `next` of ConvItems, spread over `tiles` tiles (NCHW:
-// the pack of an NHWC band reads whole pixel rows, which the hardware
-// prefetchers already follow).
+// Prefetches for item `next` of ConvItems, spread over `tiles` tiles (NCHW
+// only, where the plan says so: the pack of an NHWC band reads whole pixel
+// rows, which the hardware prefetchers already follow).
 template <typename S>
 LinePrefetcher PrefetcherFor(const OrientedBlockedPlan& p, const S* src,
                              int64_t next, int64_t tiles) {
@@ -701,9 +701,9 @@ LinePrefetcher PrefetcherFor(const OrientedBlockedPlan& p, const S* src,
 
 // Forward and stride-1 input gradient. With defer_store (channels-first), an
 // item's outputs are stored during the next item's tiles (O is
-// double-buffered), and the next item's source lines are prefetched during
-// the current one's: memory traffic and arithmetic overlap instead of taking
-// turns.
+// double-buffered), and with prefetch_next the next item's source lines are
+// prefetched during the current one's: memory traffic and arithmetic overlap
+// instead of taking turns.
 template <typename S, typename T>
 void ConvItems(const OrientedBlockedPlan& p, WorkQueue* items, char* bytes) {
   const S* src = static_cast<const S*>(p.src);
@@ -734,8 +734,9 @@ void ConvItems(const OrientedBlockedPlan& p, WorkQueue* items, char* bytes) {
     PackBand(p, pitch, header, column, src, n, block, p0, x);
     const int64_t tiles = ((column ? rows : p.dst_w) + kTile - 1) / kTile *
                           (column ? p.dst_w : rows);
-    LinePrefetcher ahead =
-        next >= 0 ? PrefetcherFor(p, src, next, tiles) : LinePrefetcher{};
+    LinePrefetcher ahead = next >= 0 && p.prefetch_next
+                               ? PrefetcherFor(p, src, next, tiles)
+                               : LinePrefetcher{};
     const int64_t store_per_tile = (pending.GroupsLeft() + tiles - 1) / tiles;
     auto between = [&] {
       ahead.Step();
