@@ -249,8 +249,12 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   band = std::min(band, r.dst_h);
   p.band_rows = band;
   p.num_bands = CeilDiv(r.dst_h, band);
-  p.x_rows = x_rows_for(band);
-  p.o_rows = RoundUp(band, tile);
+  // Column tiles keep X and O column-major, x_rows and o_rows pixels from
+  // one column to the next: odd pitches spread a row's pixels over all the
+  // L1's sets, where 56 (a 56² band) put them in 8 of its 64 (the forward
+  // at 67.5°, N2 C512 56² K31, took 3% longer).
+  p.x_rows = x_rows_for(band) | 1;
+  p.o_rows = RoundUp(band, tile) | 1;
   p.o_cols = RoundUp(r.dst_w, tile);
 
   // Runs: per angle, along the direction that loads less.
