@@ -92,31 +92,31 @@ double WidenElement(BFloat16 v) { return ToFloat(v); }
 double WidenElement(Half v) { return ToFloat(v); }
 
 template <typename T>
-void Widen(const TensorRef& t, std::vector<double>* v) {
-  const T* data = t.data_as<const T>();
-  for (size_t i = 0; i < v->size(); ++i) (*v)[i] = WidenElement(data[i]);
+void Widen(const TensorRef& t, int64_t begin, int64_t count, double* out) {
+  const T* data = t.data_as<const T>() + begin;
+  for (int64_t i = 0; i < count; ++i) out[i] = WidenElement(data[i]);
+}
+
+// Elements [begin, begin + count) of t as doubles.
+void LoadDoubleRange(const TensorRef& t, int64_t begin, int64_t count,
+                     double* out) {
+  switch (t.dtype) {
+    case DType::kF32:
+      return Widen<float>(t, begin, count, out);
+    case DType::kF64:
+      return Widen<double>(t, begin, count, out);
+    case DType::kBF16:
+      return Widen<BFloat16>(t, begin, count, out);
+    case DType::kF16:
+      return Widen<Half>(t, begin, count, out);
+    default:
+      std::fill(out, out + count, 0.0);
+  }
 }
 
 void LoadDoublesInto(const TensorRef& t, std::vector<double>* out) {
-  std::vector<double>& v = *out;
-  v.resize(t.numel());  // every element is written below
-  switch (t.dtype) {
-    case DType::kF32:
-      Widen<float>(t, &v);
-      break;
-    case DType::kF64:
-      Widen<double>(t, &v);
-      break;
-    case DType::kBF16:
-      Widen<BFloat16>(t, &v);
-      break;
-    case DType::kF16:
-      Widen<Half>(t, &v);
-      break;
-    default:
-      std::fill(v.begin(), v.end(), 0.0);
-      break;
-  }
+  out->resize(t.numel());  // every element is written below
+  LoadDoubleRange(t, 0, t.numel(), out->data());
 }
 
 // Rounds to the tensor's dtype (bfloat16 through float32).
@@ -192,7 +192,7 @@ void EffectiveWeights(const OrientedConvArgs& args, const TensorRef& weight,
 // glibc as new pages on every call (it hands freed memory above 128 KB back
 // to the kernel): about 60 page faults, 30 us of a 1.2 ms forward.
 struct HostBuffers {
-  std::vector<double> angles, weights;
+  std::vector<double> angles, weights, channel_weights;
   cpu::OrientedAngleTable table;
   OrientedTapSet taps;
   cpu::OrientedBlockedPlanStorage blocked;
@@ -357,10 +357,18 @@ bool PlanConv(cpu::OrientedPass pass, const OrientedConvArgs& args,
               const void* src, void* dst, HostBuffers* buffers) {
   PlanKey(args, s, storage, bias != nullptr, buffers->angles, &buffers->key);
   if (!buffers->blocked_key.empty() && buffers->key == buffers->blocked_key) {
-    EffectiveWeights(args, weight, s, &buffers->weights);
-    cpu::MergeOrientedTapWeights(buffers->table, s.taps, buffers->weights,
-                                 &buffers->taps);
-    buffers->blocked.Refresh(buffers->taps, bias, src, dst);
+    // Channel by channel, the same sums as EffectiveWeights and
+    // BuildOrientedTapSet form: no C * K arrays written and read back.
+    buffers->channel_weights.resize(s.taps);
+    double* effective = buffers->channel_weights.data();
+    buffers->blocked.Refresh(
+        [&](int64_t c, double* merged) {
+          LoadDoubleRange(weight, c * s.taps, s.taps, effective);
+          if (args.residual) effective[s.taps / 2] += 1.0;
+          cpu::MergeChannelWeights(buffers->taps, buffers->table.angle_of[c],
+                                   effective, merged);
+        },
+        bias, src, dst);
     return true;
   }
   buffers->blocked_key.clear();

@@ -86,11 +86,10 @@ RunSplit SplitIntoRuns(const std::vector<Tap>& taps, bool column_tiles,
 
 // The blocks' weights (taps x lanes, in run order) and biases (lanes), zero
 // in the lanes past a block's channels, into `values` at weight_at / bias_at
-// (bias_at < 0: none); the weights only with_weights. Returns
-// values->data().
-template <typename T>
-const T* FillBlockValues(const OrientedTapSet& ts,
-                         const std::vector<double>* bias,
+// (bias_at < 0: none); the weights only with_weights, channel c's merged ones
+// (one per distinct tap) from merged_of(c). Returns values->data().
+template <typename T, typename MergedOf>
+const T* FillBlockValues(MergedOf merged_of, const std::vector<double>* bias,
                          const std::vector<OrientedBlock>& blocks,
                          const std::vector<OrientedBlockGeometry>& geometries,
                          const std::vector<int64_t>& weight_at,
@@ -110,7 +109,7 @@ const T* FillBlockValues(const OrientedTapSet& ts,
       T* w = out + weight_at[b];
       // Channel by channel: each reads its own taps from one short range.
       for (int64_t lane = 0; lane < block.channels; ++lane) {
-        const double* from = ts.weight.data() + ts.begin[block.c0 + lane];
+        const double* from = merged_of(block.c0 + lane);
         for (int64_t i = 0; i < n; ++i) {
           w[i * lanes + lane] = static_cast<T>(from[index[i]]);
         }
@@ -358,7 +357,8 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   p.blocks = blocks.data();
   p.num_blocks = num_blocks;
   p.geometries = geometries.data();
-  st->FillValues(ts, r.bias, !weight_gradient);
+  st->FillValues([&ts](int64_t c) { return ts.weight.data() + ts.begin[c]; },
+                 r.bias, !weight_gradient);
   p.num_items = r.batch * num_blocks * p.num_bands;
   if (weight_gradient) {
     p.weight_gradient = true;
@@ -373,17 +373,18 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   return true;
 }
 
-void OrientedBlockedPlanStorage::FillValues(const OrientedTapSet& taps,
+template <typename MergedOf>
+void OrientedBlockedPlanStorage::FillValues(MergedOf merged_of,
                                             const std::vector<double>* bias,
                                             bool with_weights) {
   const bool f64 = plan_.storage == OrientedStorage::kF64;
   const int64_t elem = f64 ? 8 : 4;
   const void* base =
       f64 ? static_cast<const void*>(FillBlockValues(
-                taps, bias, blocks_, geometries_, weight_at_, bias_at_,
+                merged_of, bias, blocks_, geometries_, weight_at_, bias_at_,
                 value_count_, plan_.lanes, with_weights, &values_f64_))
           : static_cast<const void*>(FillBlockValues(
-                taps, bias, blocks_, geometries_, weight_at_, bias_at_,
+                merged_of, bias, blocks_, geometries_, weight_at_, bias_at_,
                 value_count_, plan_.lanes, with_weights, &values_f32_));
   for (size_t b = 0; b < blocks_.size(); ++b) {
     blocks_[b].weights = static_cast<const char*>(base) + weight_at_[b] * elem;
@@ -393,10 +394,16 @@ void OrientedBlockedPlanStorage::FillValues(const OrientedTapSet& taps,
   }
 }
 
-void OrientedBlockedPlanStorage::Refresh(const OrientedTapSet& taps,
-                                         const std::vector<double>* bias,
-                                         const void* src, void* dst) {
-  FillValues(taps, bias, true);
+void OrientedBlockedPlanStorage::Refresh(
+    absl::FunctionRef<void(int64_t c, double* merged)> merge_channel,
+    const std::vector<double>* bias, const void* src, void* dst) {
+  merged_.resize(plan_.max_taps);
+  FillValues(
+      [&](int64_t c) {
+        merge_channel(c, merged_.data());
+        return static_cast<const double*>(merged_.data());
+      },
+      bias, true);
   plan_.src = src;
   plan_.dst = dst;
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "backends/cpu/oriented_blocked_abi.h"
 #include "backends/cpu/oriented_planner.h"
 
@@ -46,11 +47,12 @@ class OrientedBlockedPlanStorage {
   const OrientedBlockedPlan& plan() const { return plan_; }
 
   // The plan of the last BuildOrientedBlockedPlan (which returned true) for
-  // new weights, biases and tensors: `taps` and `bias` of a call with the same
-  // angles, shapes, stride, dtype and layout, with or without a bias as
-  // before. Forward and input gradient only.
-  void Refresh(const OrientedTapSet& taps, const std::vector<double>* bias,
-               const void* src, void* dst);
+  // new weights, biases and tensors, in a call with the same angles, shapes,
+  // stride, dtype and layout, with or without a bias as before: channel c's
+  // merged weights (one per distinct tap, as in OrientedTapSet::weight) from
+  // merge_channel(c, merged). Forward and input gradient only.
+  void Refresh(absl::FunctionRef<void(int64_t c, double* merged)> merge_channel,
+               const std::vector<double>* bias, const void* src, void* dst);
 
   // Weight gradient: the parts' sums into dweight[c * K + k] and dbias[c]
   // (see CombineParamPartials).
@@ -61,8 +63,10 @@ class OrientedBlockedPlanStorage {
  private:
   friend bool BuildOrientedBlockedPlan(const OrientedBlockedRequest&,
                                        OrientedBlockedPlanStorage*);
-  // The blocks' weights and biases from taps and bias, in the compute type.
-  void FillValues(const OrientedTapSet& taps, const std::vector<double>* bias,
+  // The blocks' weights and biases in the compute type, channel c's merged
+  // weights from merged_of(c).
+  template <typename MergedOf>
+  void FillValues(MergedOf merged_of, const std::vector<double>* bias,
                   bool with_weights);
 
   OrientedBlockedPlan plan_{};
@@ -74,6 +78,7 @@ class OrientedBlockedPlanStorage {
   // Where each block's weights and bias (-1: none) start in the values.
   std::vector<int64_t> weight_at_, bias_at_;
   int64_t value_count_ = 0;
+  std::vector<double> merged_;     // one channel's, for Refresh
   std::vector<float> values_f32_;  // weights, then biases
   std::vector<double> values_f64_;
 };

@@ -180,30 +180,26 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
   }
   if (weights == nullptr) {
     set.weight.clear();
-  } else {
-    MergeOrientedTapWeights(angles, k_taps, *weights, &set);
+    return;
+  }
+  set.weight.resize(total);
+  for (int64_t c = 0; c < channels; ++c) {
+    MergeChannelWeights(set, angles.angle_of[c], weights->data() + c * k_taps,
+                        set.weight.data() + set.begin[c]);
   }
 }
 
-void MergeOrientedTapWeights(const OrientedAngleTable& angles, int64_t taps,
-                             const std::vector<double>& weights,
-                             OrientedTapSet* set) {
-  const int64_t channels = static_cast<int64_t>(set->begin.size()) - 1;
-  set->weight.resize(set->begin[channels]);
-  const std::vector<int64_t>& first = set->merge_first;
-  for (int64_t c = 0; c < channels; ++c) {
-    const int64_t a = angles.angle_of[c];
-    // Taps on one pixel add their weights, in tap order, starting from +0.0
-    // (so that a lone -0.0 weight merges to +0.0, as it always has).
-    const double* w = weights.data() + c * taps;
-    const int64_t* lead = set->merge_leading.data() + first[a];
-    double* merged = set->weight.data() + set->begin[c];
-    const int64_t n = first[a + 1] - first[a];
-    for (int64_t u = 0; u < n; ++u) merged[u] = 0.0 + w[lead[u]];
-    for (int64_t e = set->merge_extras_at[a]; e < set->merge_extras_at[a + 1];
-         ++e) {
-      merged[set->merge_extras[e].first] += w[set->merge_extras[e].second];
-    }
+void MergeChannelWeights(const OrientedTapSet& set, int64_t angle,
+                         const double* weights, double* merged) {
+  // Taps on one pixel add their weights, in tap order, starting from +0.0
+  // (so that a lone -0.0 weight merges to +0.0, as it always has).
+  const int64_t first = set.merge_first[angle];
+  const int64_t* lead = set.merge_leading.data() + first;
+  const int64_t n = set.merge_first[angle + 1] - first;
+  for (int64_t u = 0; u < n; ++u) merged[u] = 0.0 + weights[lead[u]];
+  for (int64_t e = set.merge_extras_at[angle];
+       e < set.merge_extras_at[angle + 1]; ++e) {
+    merged[set.merge_extras[e].first] += weights[set.merge_extras[e].second];
   }
 }
 

@@ -55,12 +55,11 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
                          const std::vector<double>* weights,
                          OrientedTapSet* set);
 
-// Replaces the merged weights of a set built with weights, for the same
-// angles and shape, by those of `weights` (C * K): what changes between calls
-// that keep their angles and shapes.
-void MergeOrientedTapWeights(const OrientedAngleTable& angles, int64_t taps,
-                             const std::vector<double>& weights,
-                             OrientedTapSet* set);
+// Merges one channel's K effective weights `weights`, for a channel of angle
+// `angle` (its row in the table `set` was built from, with weights), onto its
+// distinct taps: merged[u] for u in [0, set.begin[c + 1] - set.begin[c]).
+void MergeChannelWeights(const OrientedTapSet& set, int64_t angle,
+                         const double* weights, double* merged);
 
 // An OrientedPlan together with the arrays it points into. Not copyable
 // (the plan points into its own members).
