@@ -131,8 +131,8 @@ constexpr int64_t kOrientedBlockedHeaderBytes = 128;
 
 // Runs work items claimed from `items` (shared with the other threads of the
 // call) until none is left. Items of different angles differ in cost:
-// claimed one at a time, they keep both cores busy to the end of the call,
-// where fixed chunks left one idle for 7% of a mixed-angle forward.
+// claimed as the threads become free, they keep both cores busy to the end of
+// the call, where fixed chunks left one idle for 7% of a mixed-angle forward.
 using OrientedBlockedItemsFn = void (*)(const OrientedBlockedPlan& plan,
                                         WorkQueue* items, void* scratch);
 

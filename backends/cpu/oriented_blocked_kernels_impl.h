@@ -713,10 +713,11 @@ void ConvItems(const OrientedBlockedPlan& p, WorkQueue* items, char* bytes) {
                      reinterpret_cast<T*>(bytes + p.scratch_o_next)};
   int which = 0;
   NchwStorer<T, S> pending;  // the previous item's outputs, still to store
-  // The next item is claimed before this one runs, so that its source lines
+  // The next item is taken before this one runs, so that its source lines
   // can be prefetched during this one's tiles.
-  for (int64_t item = items->Claim(), next; item >= 0; item = next) {
-    next = items->Claim();
+  WorkCursor cursor(items);
+  for (int64_t item = cursor.Next(), next; item >= 0; item = next) {
+    next = cursor.Next();
     const int64_t band = item % p.num_bands;
     const int64_t b = (item / p.num_bands) % p.num_blocks;
     const int64_t n = item / p.num_bands / p.num_blocks;
@@ -782,7 +783,8 @@ void GradientItems(const OrientedBlockedPlan& p, WorkQueue* items,
       reinterpret_cast<T*>(bytes + p.scratch_sums),
       reinterpret_cast<double*>(bytes + p.scratch_sums + slots * L * sizeof(T)),
       slots, 0};
-  for (int64_t item = items->Claim(); item >= 0; item = items->Claim()) {
+  WorkCursor cursor(items);
+  for (int64_t item = cursor.Next(); item >= 0; item = cursor.Next()) {
     const int64_t part = item % p.batch_parts;
     const OrientedBlock& block = p.blocks[item / p.batch_parts];
     const OrientedBlockGeometry& g = p.geometries[block.geometry];

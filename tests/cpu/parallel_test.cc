@@ -10,10 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/work_queue.h"
@@ -42,10 +44,11 @@ struct Claims {
 Claims ClaimAll(int64_t n, int threads) {
   std::vector<std::atomic<int>> counts(n);
   std::atomic<int> workers{0};
-  WorkQueue queue(n);
+  WorkQueue queue(n, threads > 0 ? threads : 2);
   ParallelWorkers(n, threads, [&] {
     workers.fetch_add(1);
-    for (int64_t i = queue.Claim(); i >= 0; i = queue.Claim()) {
+    WorkCursor cursor(&queue);
+    for (int64_t i = cursor.Next(); i >= 0; i = cursor.Next()) {
       counts[i].fetch_add(1);
     }
   });
@@ -84,16 +87,36 @@ TEST(ParallelForTest, NestedCallsRunInTheCallingThread) {
   EXPECT_EQ(foreign.load(), 0);
 }
 
-TEST(WorkQueueTest, HandsOutItemsInOrderThenNone) {
-  WorkQueue queue(3);
-  EXPECT_EQ(queue.num_items(), 3);
-  EXPECT_EQ(queue.Claim(), 0);
-  EXPECT_EQ(queue.Claim(), 1);
-  EXPECT_EQ(queue.Claim(), 2);
-  EXPECT_EQ(queue.Claim(), -1);
-  EXPECT_EQ(queue.Claim(), -1);
-  WorkQueue empty(0);
-  EXPECT_EQ(empty.Claim(), -1);
+// Ranges in order, each 1/(2 * workers) of what is left (at least one item),
+// covering every item once; then none.
+TEST(WorkQueueTest, HandsOutShrinkingRangesInOrderThenNone) {
+  WorkQueue queue(100, 2);
+  EXPECT_EQ(queue.num_items(), 100);
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  int64_t begin = -1, end = -1;
+  while (queue.Claim(&begin, &end)) ranges.emplace_back(begin, end);
+  ASSERT_FALSE(ranges.empty());
+  EXPECT_EQ(ranges.front(), std::make_pair(int64_t{0}, int64_t{25}));
+  EXPECT_EQ(ranges[1], std::make_pair(int64_t{25}, int64_t{43}));
+  int64_t expect_begin = 0;
+  for (const auto& [b, e] : ranges) {
+    EXPECT_EQ(b, expect_begin);
+    EXPECT_EQ(e - b, std::max<int64_t>(1, (100 - b) / 4));
+    expect_begin = e;
+  }
+  EXPECT_EQ(expect_begin, 100);
+  EXPECT_EQ(ranges.back().second - ranges.back().first, 1);
+  EXPECT_FALSE(queue.Claim(&begin, &end));
+  WorkQueue empty(0, 2);
+  EXPECT_FALSE(empty.Claim(&begin, &end));
+}
+
+TEST(WorkCursorTest, WalksEveryItemInOrder) {
+  WorkQueue queue(37, 3);
+  WorkCursor cursor(&queue);
+  for (int64_t i = 0; i < 37; ++i) EXPECT_EQ(cursor.Next(), i);
+  EXPECT_EQ(cursor.Next(), -1);
+  EXPECT_EQ(cursor.Next(), -1);
 }
 
 TEST(ParallelWorkersTest, WorkersClaimEveryItemOnce) {
