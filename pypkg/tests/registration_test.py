@@ -61,6 +61,31 @@ def test_the_primitives_themselves_are_differentiable():
         (x, w))
 
 
+def test_nothing_is_recorded_when_no_gradient_is_wanted():
+    """No grad mode, or no input requiring one: the same values, no autograd node; an input
+    requiring a gradient under grad mode: a node (checked on the three families)."""
+    x = torch.randn(1, 2, 4, 5, requires_grad=True)
+    w = torch.randn(2, 1, 1, 3, requires_grad=True)
+    perm = paths.build_paths(4, 5, ["hilbert"])[0]
+    positions = torch.tensor([-0.5, 0.3, 1.2]).repeat(2, 2, 1, 1)
+    calls = [
+        lambda x, w: T.oriented_conv2d(x, w, torch.tensor([0.0, 0.7]), None, 1, 1, "trunc",
+                                       False),
+        lambda x, w: T.path_conv1d(x, perm, w.reshape(2, 1, 3), None, 1, 1, None),
+        lambda x, w: T.dcls_depthwise_conv(x, w.reshape(2, 1, 3), positions, None, [3, 3],
+                                           [], "natural", [1, 1], [1, 1]),
+    ]
+    for call in calls:
+        recorded = call(x, w)
+        assert recorded.grad_fn is not None and recorded.requires_grad
+        with torch.no_grad():
+            plain = call(x, w)
+        assert plain.grad_fn is None and not plain.requires_grad
+        frozen = call(x.detach(), w.detach())
+        assert frozen.grad_fn is None and not frozen.requires_grad
+        assert torch.equal(plain, recorded.detach()) and torch.equal(frozen, plain)
+
+
 def _train_step(x, w, theta, wd, pos, perm, pw):
     y = ops.oriented_conv2d(x, w, theta, stride=2)
     y = ops.dcls_conv2d(y, wd, pos, dilated_kernel_size=5, padding=2, groups=2)
