@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 
 namespace tapconv::cpu {
 namespace {
@@ -53,13 +52,12 @@ bool MustRunSerially() {
 bool InForkedChild() { return forked_child.load(std::memory_order_relaxed); }
 
 int DefaultThreadCount() {
-  // Asked once: glibc reads /sys/devices/system/cpu/online on every call
-  // (three system calls, a few microseconds per op otherwise).
-  static const int count = [] {
-    const unsigned hw = std::thread::hardware_concurrency();
-    return hw == 0 ? 1 : static_cast<int>(hw);
-  }();
-  return count;
+  // The OpenMP runtime's setting for this thread: what torch.set_num_threads
+  // (which calls omp_set_num_threads) and OMP_NUM_THREADS ask for, else one
+  // thread per hardware thread. A read of a runtime variable, where
+  // std::thread::hardware_concurrency() made glibc read
+  // /sys/devices/system/cpu/online (three system calls) on every op.
+  return std::max(1, omp_get_max_threads());
 }
 
 void ParallelFor(int64_t n, int64_t grain, int num_threads,

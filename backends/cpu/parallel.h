@@ -28,7 +28,9 @@ void ParallelFor(int64_t n, int64_t grain, int num_threads,
 void ParallelWorkers(int64_t max_workers, int num_threads,
                      const std::function<void()>& worker);
 
-// Hardware threads ParallelFor uses by default.
+// Threads the ops use by default: the OpenMP runtime's thread count for the
+// calling thread (torch.set_num_threads and OMP_NUM_THREADS set it; one per
+// hardware thread otherwise).
 int DefaultThreadCount();
 
 // Whether this process was made by fork() from one that had this library

@@ -5,6 +5,7 @@
 
 #include "backends/cpu/parallel.h"
 
+#include <omp.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -167,6 +168,18 @@ TEST(ParallelWorkersTest, NestedCallsRunOnceInTheCallingThread) {
   });
   EXPECT_EQ(inner_workers.load(), 4);
   EXPECT_EQ(foreign.load(), 0);
+}
+
+// torch.set_num_threads(n) calls omp_set_num_threads(n): the ops follow it.
+TEST(DefaultThreadCountTest, FollowsTheOpenMpSetting) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  EXPECT_EQ(DefaultThreadCount(), 1);
+  EXPECT_EQ(ClaimAll(100, 0).workers, 1);
+  omp_set_num_threads(3);
+  EXPECT_EQ(DefaultThreadCount(), 3);
+  omp_set_num_threads(saved);
+  EXPECT_EQ(DefaultThreadCount(), saved);
 }
 
 // Runs ParallelFor and ParallelWorkers in a forked child and reports through
