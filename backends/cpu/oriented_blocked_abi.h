@@ -56,6 +56,12 @@ struct OrientedBlockGeometry {
   // 90° with column tiles): consecutive tiles along that line then share
   // most of their X vectors, where the next line's tile shares none.
   bool along_lines_first;
+  // +1 or -1 for a diagonal line at stride 1 (row tiles, every run one tap,
+  // tap j + 1 one row below tap j and one column right (+1) or left (-1)):
+  // the forward then computes two rows per tile, so that each vector loaded
+  // on a line serves a tap of either row (oriented_blocked_kernels_impl.h).
+  // 0 otherwise.
+  int diagonal;
   const OrientedRun* runs;
   int64_t num_runs;
   int64_t taps;  // sum of the runs' lengths

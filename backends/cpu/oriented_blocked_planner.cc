@@ -84,6 +84,26 @@ RunSplit SplitIntoRuns(const std::vector<Tap>& taps, bool column_tiles,
   return split;
 }
 
+// OrientedBlockGeometry::diagonal for runs in line order: +1 or -1 when
+// every run is one tap and each next one lies one X row down and one column
+// right or left (x_cols pixels per X row), at stride 1 with row tiles; else
+// 0.
+int DiagonalDirection(const std::vector<OrientedRun>& runs, bool column_tiles,
+                      int64_t stride, int64_t x_cols, int64_t lanes) {
+  if (column_tiles || stride != 1 || runs.size() < 2) return 0;
+  const int64_t step = runs[1].offset - runs[0].offset;
+  int direction = 0;
+  if (step == (x_cols + 1) * lanes) direction = 1;
+  if (step == (x_cols - 1) * lanes) direction = -1;
+  for (size_t k = 0; direction != 0 && k < runs.size(); ++k) {
+    if (runs[k].length != 1 || runs[k].first_tap != static_cast<int32_t>(k) ||
+        (k > 0 && runs[k].offset - runs[k - 1].offset != step)) {
+      direction = 0;
+    }
+  }
+  return direction;
+}
+
 // The blocks' weights (taps x lanes, in run order) and biases (lanes), zero
 // in the lanes past a block's channels, into `values` at weight_at / bias_at
 // (bias_at < 0: none); the weights only with_weights, channel c's merged ones
@@ -284,6 +304,8 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
           return (column_tiles ? t.dw : t.dh) ==
                  (column_tiles ? taps[0].dw : taps[0].dh);
         });
+    g.diagonal =
+        DiagonalDirection(st->runs_[a], column_tiles, s, p.x_cols, lanes);
     g.runs = st->runs_[a].data();
     g.num_runs = static_cast<int64_t>(st->runs_[a].size());
     g.taps = static_cast<int64_t>(taps.size());

@@ -538,6 +538,77 @@ TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
   }
 }
 
+// Lines at 45° and 135° run on two-row tiles in the blocked kernels (one
+// vector loaded per tap serves both rows): odd and even rows, widths that are
+// and are not multiples of the half tile, a partial block of channels, bias
+// and residual, forward and input gradient, against the reference.
+TEST(OrientedCpuDiagonalTest, TwoRowTilesMatchReference) {
+  struct Shape {
+    int64_t n, c, h, w;
+  };
+  constexpr double kQuarterPi = 0.78539816339744831;
+  int i = 0;
+  for (const Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    for (const Shape& sh : {Shape{2, 16, 23, 19}, Shape{1, 20, 14, 28},
+                            Shape{1, 16, 1, 9}, Shape{3, 16, 6, 7}}) {
+      for (const int64_t k : {3, 31}) {
+        for (const double angle : {kQuarterPi, 3 * kQuarterPi}) {
+          SCOPED_TRACE(absl::StrCat(layout == Layout::kNCHW ? "NCHW " : "NHWC ",
+                                    sh.n, "x", sh.c, "x", sh.h, "x", sh.w, " K",
+                                    k, " angle ", angle));
+          OrientedConvArgs args;
+          args.layout = layout;
+          args.residual = i % 2 == 1;
+          args.tap_rule = i % 3 == 2 ? TapRule::kLine : TapRule::kTrunc;
+          const Dims dims = layout == Layout::kNCHW
+                                ? Dims{sh.n, sh.c, sh.h, sh.w}
+                                : Dims{sh.n, sh.h, sh.w, sh.c};
+          std::mt19937_64 rng(17 + i++);
+          HostTensor x = Uniform(DType::kF32, dims, rng);
+          HostTensor dy = Uniform(DType::kF32, dims, rng);
+          HostTensor weight = Uniform(DType::kF32, {sh.c, 1, 1, k}, rng);
+          HostTensor bias = Uniform(DType::kF32, {sh.c}, rng);
+          HostTensor theta(DType::kF32, {sh.c});
+          theta.Fill(angle);
+          HostTensor want_y(DType::kF32, dims), got_y(DType::kF32, dims);
+          HostTensor want_dx(DType::kF32, dims), got_dx(DType::kF32, dims);
+          got_y.Fill(std::numeric_limits<double>::quiet_NaN());
+          got_dx.Fill(std::numeric_limits<double>::quiet_NaN());
+          const ExecContext reference{"reference"};
+          ASSERT_TRUE(
+              ops::OrientedConv2dForward(args,
+                                         {x.ref(), weight.ref(), theta.ref(),
+                                          bias.ref(), want_y.ref()},
+                                         reference)
+                  .ok());
+          ASSERT_TRUE(
+              ops::OrientedConv2dForward(
+                  args,
+                  {x.ref(), weight.ref(), theta.ref(), bias.ref(), got_y.ref()},
+                  Cpu())
+                  .ok());
+          EXPECT_LE(MaxScaledError({{"y", got_y.ToDoubles()}},
+                                   {{"y", want_y.ToDoubles()}}),
+                    Tolerance(DType::kF32, k + 2));
+          ASSERT_TRUE(ops::OrientedConv2dBackwardInput(
+                          args,
+                          {dy.ref(), weight.ref(), theta.ref(), want_dx.ref()},
+                          reference)
+                          .ok());
+          ASSERT_TRUE(ops::OrientedConv2dBackwardInput(
+                          args,
+                          {dy.ref(), weight.ref(), theta.ref(), got_dx.ref()},
+                          Cpu())
+                          .ok());
+          EXPECT_LE(MaxScaledError({{"dx", got_dx.ToDoubles()}},
+                                   {{"dx", want_dx.ToDoubles()}}),
+                    Tolerance(DType::kF32, k + 1));
+        }
+      }
+    }
+  }
+}
+
 TEST(OrientedCpuUnsupportedTest, Float16IsUnimplemented) {
   OrientedConfig config;
   config.dtype = DType::kF16;
