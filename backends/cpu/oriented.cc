@@ -258,8 +258,9 @@ absl::Status RunPlane(const OrientedPlan& plan, cpu::OrientedItemsFn fn,
                               : absl::OkStatus();
 }
 
-// The blocked kernels claim their items one at a time (see
-// OrientedBlockedItemsFn).
+// The blocked kernels take their items from a queue shared by the threads
+// (see OrientedBlockedItemsFn), with a per-thread scratch of
+// plan.scratch_bytes.
 absl::Status RunBlocked(const cpu::OrientedBlockedPlan& plan,
                         const ExecContext& ctx) {
   if (plan.num_items <= 0) return absl::OkStatus();

@@ -112,15 +112,15 @@ void Tile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
 // geometry (OrientedBlockGeometry::diagonal = kDirection). Row 1's tap j - 1
 // reads the X line of row 0's tap j, one pixel to the side: the kTile / 2 + 1
 // vectors loaded there serve both, where a one-row tile loads kTile vectors
-// per tap for kTile multiply-adds (load-bound: 45° and 135° ran 8-10% slower
-// than 0°).
+// per tap for kTile multiply-adds (load-bound: 45° and 135° ran about 10%
+// slower than 0°).
 template <typename T, int kDirection>
 void DiagonalTile(const T* base, const OrientedBlockGeometry& g,
                   const T* weights, const T* bias, T* out, int64_t o_row) {
   constexpr int L = Vec<T>::kLanes;
   constexpr int kRow = kTile / 2;
-  // Row 1's window on the line of row 0's tap j starts kShift pixels from
-  // row 0's; u[i] is the vector i - kLead pixels from row 0's first.
+  // The kRow + 1 vectors loaded on a line start kLead pixels before row 0's
+  // window: row 0's output t uses vector t + kLead, row 1's t + 1 - kLead.
   constexpr int kLead = kDirection > 0 ? 1 : 0;
   Vec<T> acc0[kRow], acc1[kRow];
   const Vec<T> init = bias != nullptr ? LoadU(bias) : Set1(T(0));

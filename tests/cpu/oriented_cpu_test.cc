@@ -457,6 +457,45 @@ TEST(OrientedCpuStreamedOutputTest, SevenTapsMatchReference) {
   }
 }
 
+// The cpu forward and input gradient of one float32 call against the
+// reference: x and y are x_dims, dy and the forward's output y_dims (in the
+// args' layout); outputs start as NaN, so that one the kernels skip fails.
+void ExpectConvMatchesReference(const OrientedConvArgs& args,
+                                const HostTensor& x, const HostTensor& dy,
+                                const HostTensor& weight,
+                                const HostTensor& theta,
+                                const std::optional<TensorRef>& bias,
+                                int64_t taps) {
+  const ExecContext reference{"reference"};
+  HostTensor want_y(DType::kF32, dy.shape()), got_y(DType::kF32, dy.shape());
+  HostTensor want_dx(DType::kF32, x.shape()), got_dx(DType::kF32, x.shape());
+  got_y.Fill(std::numeric_limits<double>::quiet_NaN());
+  got_dx.Fill(std::numeric_limits<double>::quiet_NaN());
+  ASSERT_TRUE(ops::OrientedConv2dForward(
+                  args,
+                  {x.ref(), weight.ref(), theta.ref(), bias, want_y.ref()},
+                  reference)
+                  .ok());
+  ASSERT_TRUE(
+      ops::OrientedConv2dForward(
+          args, {x.ref(), weight.ref(), theta.ref(), bias, got_y.ref()}, Cpu())
+          .ok());
+  EXPECT_LE(
+      MaxScaledError({{"y", got_y.ToDoubles()}}, {{"y", want_y.ToDoubles()}}),
+      Tolerance(DType::kF32, taps + 2));
+  ASSERT_TRUE(
+      ops::OrientedConv2dBackwardInput(
+          args, {dy.ref(), weight.ref(), theta.ref(), want_dx.ref()}, reference)
+          .ok());
+  ASSERT_TRUE(
+      ops::OrientedConv2dBackwardInput(
+          args, {dy.ref(), weight.ref(), theta.ref(), got_dx.ref()}, Cpu())
+          .ok());
+  EXPECT_LE(MaxScaledError({{"dx", got_dx.ToDoubles()}},
+                           {{"dx", want_dx.ToDoubles()}}),
+            Tolerance(DType::kF32, taps + 1));
+}
+
 // A call with the angles, shapes and options of the previous one reuses its
 // blocked plan with this call's weights, bias and tensors. Calls that change
 // the weights, bias, residual, one channel's angle, the bias's presence or
@@ -501,39 +540,7 @@ TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
       theta.Set(37, step.odd_angle);
       std::optional<TensorRef> bias_ref;
       if (step.bias) bias_ref = bias.ref();
-      HostTensor want_y(DType::kF32, dims(oh, ow)),
-          got_y(DType::kF32, dims(oh, ow));
-      HostTensor want_dx(DType::kF32, dims(h, w)),
-          got_dx(DType::kF32, dims(h, w));
-      got_y.Fill(std::numeric_limits<double>::quiet_NaN());
-      got_dx.Fill(std::numeric_limits<double>::quiet_NaN());
-      const ExecContext reference{"reference"};
-      ASSERT_TRUE(
-          ops::OrientedConv2dForward(
-              args,
-              {x.ref(), weight.ref(), theta.ref(), bias_ref, want_y.ref()},
-              reference)
-              .ok());
-      ASSERT_TRUE(
-          ops::OrientedConv2dForward(
-              args, {x.ref(), weight.ref(), theta.ref(), bias_ref, got_y.ref()},
-              Cpu())
-              .ok());
-      EXPECT_LE(MaxScaledError({{"y", got_y.ToDoubles()}},
-                               {{"y", want_y.ToDoubles()}}),
-                Tolerance(DType::kF32, k + 2));
-      ASSERT_TRUE(ops::OrientedConv2dBackwardInput(
-                      args,
-                      {dy.ref(), weight.ref(), theta.ref(), want_dx.ref()},
-                      reference)
-                      .ok());
-      ASSERT_TRUE(
-          ops::OrientedConv2dBackwardInput(
-              args, {dy.ref(), weight.ref(), theta.ref(), got_dx.ref()}, Cpu())
-              .ok());
-      EXPECT_LE(MaxScaledError({{"dx", got_dx.ToDoubles()}},
-                               {{"dx", want_dx.ToDoubles()}}),
-                Tolerance(DType::kF32, k + 1));
+      ExpectConvMatchesReference(args, x, dy, weight, theta, bias_ref, k);
     }
   }
 }
@@ -570,39 +577,7 @@ TEST(OrientedCpuDiagonalTest, TwoRowTilesMatchReference) {
           HostTensor bias = Uniform(DType::kF32, {sh.c}, rng);
           HostTensor theta(DType::kF32, {sh.c});
           theta.Fill(angle);
-          HostTensor want_y(DType::kF32, dims), got_y(DType::kF32, dims);
-          HostTensor want_dx(DType::kF32, dims), got_dx(DType::kF32, dims);
-          got_y.Fill(std::numeric_limits<double>::quiet_NaN());
-          got_dx.Fill(std::numeric_limits<double>::quiet_NaN());
-          const ExecContext reference{"reference"};
-          ASSERT_TRUE(
-              ops::OrientedConv2dForward(args,
-                                         {x.ref(), weight.ref(), theta.ref(),
-                                          bias.ref(), want_y.ref()},
-                                         reference)
-                  .ok());
-          ASSERT_TRUE(
-              ops::OrientedConv2dForward(
-                  args,
-                  {x.ref(), weight.ref(), theta.ref(), bias.ref(), got_y.ref()},
-                  Cpu())
-                  .ok());
-          EXPECT_LE(MaxScaledError({{"y", got_y.ToDoubles()}},
-                                   {{"y", want_y.ToDoubles()}}),
-                    Tolerance(DType::kF32, k + 2));
-          ASSERT_TRUE(ops::OrientedConv2dBackwardInput(
-                          args,
-                          {dy.ref(), weight.ref(), theta.ref(), want_dx.ref()},
-                          reference)
-                          .ok());
-          ASSERT_TRUE(ops::OrientedConv2dBackwardInput(
-                          args,
-                          {dy.ref(), weight.ref(), theta.ref(), got_dx.ref()},
-                          Cpu())
-                          .ok());
-          EXPECT_LE(MaxScaledError({{"dx", got_dx.ToDoubles()}},
-                                   {{"dx", want_dx.ToDoubles()}}),
-                    Tolerance(DType::kF32, k + 1));
+          ExpectConvMatchesReference(args, x, dy, weight, theta, bias.ref(), k);
         }
       }
     }
