@@ -26,10 +26,6 @@ constexpr int64_t kScratchBudget = 256 * 1024;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-int ThreadCount(int requested) {
-  return requested > 0 ? requested : DefaultThreadCount();
-}
-
 // The padded input the forward reads: extent = (out - 1) * stride + (kernel -
 // 1) * dilation + 1 from -padding, stride phases along the last axis.
 PlaneLayout SourceLayout(const TapGeometry& g) {
@@ -146,7 +142,7 @@ void TapForward(const TapProblem& p, const TapTerms<T>& terms, const void* x,
   }
   // Items: (group, block of lane groups, block of rows); blocks shrink until
   // every thread has a few items. The split does not change any result.
-  const int64_t want = kItemsPerThread * ThreadCount(p.num_threads);
+  const int64_t want = kItemsPerThread * ThreadsFor(p.num_threads);
   const int64_t lane_groups = CeilDiv(p.batch, lanes);
   int64_t per_block =
       GroupsPerBlock(p.in_per_group, slot, sizeof(T), lane_groups);
@@ -334,7 +330,7 @@ void TapBackwardInput(const TapProblem& p, const TapTerms<T>& terms,
     if (a < 2) most_rows *= most;
   }
 
-  const int64_t want = kItemsPerThread * ThreadCount(p.num_threads);
+  const int64_t want = kItemsPerThread * ThreadsFor(p.num_threads);
   const int64_t lane_groups = CeilDiv(p.batch, lanes);
   const int64_t group_pitch = p.out_per_group * slot;
   int64_t per_block =

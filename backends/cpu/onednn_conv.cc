@@ -66,7 +66,7 @@ class ScopedOmpThreads {
 // and a region of more than one thread would hang there (InForkedChild).
 int ThreadCount(int requested) {
   if (InForkedChild()) return 1;
-  return requested > 0 ? requested : DefaultThreadCount();
+  return ThreadsFor(requested);
 }
 
 bool DataTypeOf(DType dtype, Dt* dt) {

@@ -264,9 +264,7 @@ absl::Status RunPlane(const OrientedPlan& plan, cpu::OrientedItemsFn fn,
 absl::Status RunBlocked(const cpu::OrientedBlockedPlan& plan,
                         const ExecContext& ctx) {
   if (plan.num_items <= 0) return absl::OkStatus();
-  const int threads =
-      ctx.num_threads > 0 ? ctx.num_threads : cpu::DefaultThreadCount();
-  cpu::WorkQueue items(plan.num_items, threads);
+  cpu::WorkQueue items(plan.num_items, cpu::ThreadsFor(ctx.num_threads));
   std::atomic<bool> out_of_memory{false};
   cpu::ParallelWorkers(plan.num_items, ctx.num_threads, [&] {
     void* buffer = ScratchFor<cpu::OrientedBlockedPlan>(

@@ -64,7 +64,7 @@ void ParallelFor(int64_t n, int64_t grain, int num_threads,
                  const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  const int threads = num_threads > 0 ? num_threads : DefaultThreadCount();
+  const int threads = ThreadsFor(num_threads);
   // Chunks depend only on n, grain and the requested thread count: a few per
   // thread so that uneven chunks balance, never shorter than grain.
   const int64_t max_chunks = std::max<int64_t>(1, (n + grain - 1) / grain);
@@ -87,7 +87,7 @@ void ParallelFor(int64_t n, int64_t grain, int num_threads,
 void ParallelWorkers(int64_t max_workers, int num_threads,
                      const std::function<void()>& worker) {
   if (max_workers <= 0) return;
-  const int threads = num_threads > 0 ? num_threads : DefaultThreadCount();
+  const int threads = ThreadsFor(num_threads);
   const int64_t workers = std::min<int64_t>(threads, max_workers);
   if (workers == 1 || MustRunSerially()) {
     worker();

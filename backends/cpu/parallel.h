@@ -13,15 +13,15 @@
 namespace tapconv::cpu {
 
 // Calls fn(begin, end) on disjoint chunks covering [0, n), each at least
-// `grain` long (except the last), using up to `num_threads` threads (0 = all
-// hardware threads). Returns when all chunks are done. Nested calls, calls
+// `grain` long (except the last), using up to ThreadsFor(num_threads)
+// threads. Returns when all chunks are done. Nested calls, calls
 // from inside an OpenMP region and calls in a forked child run serially in the
 // calling thread.
 void ParallelFor(int64_t n, int64_t grain, int num_threads,
                  const std::function<void(int64_t begin, int64_t end)>& fn);
 
-// Runs worker() once on each of up to `num_threads` threads (0 = all
-// hardware threads, never more than max_workers) at once and returns when all
+// Runs worker() once on each of up to ThreadsFor(num_threads) threads (never
+// more than max_workers) at once and returns when all
 // have returned; the workers share out their work themselves (a WorkQueue).
 // Serially, in the same cases as ParallelFor: worker() once, in the calling
 // thread.
@@ -32,6 +32,12 @@ void ParallelWorkers(int64_t max_workers, int num_threads,
 // calling thread (torch.set_num_threads and OMP_NUM_THREADS set it; one per
 // hardware thread otherwise).
 int DefaultThreadCount();
+
+// The threads a call asking for `requested` uses: that many, or
+// DefaultThreadCount() for 0.
+inline int ThreadsFor(int requested) {
+  return requested > 0 ? requested : DefaultThreadCount();
+}
 
 // Whether this process was made by fork() from one that had this library
 // loaded. OpenMP (libgomp: ParallelFor, oneDNN and PyTorch run on it) does not
