@@ -426,8 +426,7 @@ void OrientedBlockedPlanStorage::Refresh(
         return static_cast<const double*>(merged_.data());
       },
       bias, true);
-  plan_.src = src;
-  plan_.dst = dst;
+  Retarget(src, dst);
 }
 
 void OrientedBlockedPlanStorage::CombineParams(

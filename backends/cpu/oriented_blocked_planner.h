@@ -53,6 +53,11 @@ class OrientedBlockedPlanStorage {
   // merge_channel(c, merged). Forward and input gradient only.
   void Refresh(absl::FunctionRef<void(int64_t c, double* merged)> merge_channel,
                const std::vector<double>* bias, const void* src, void* dst);
+  // The same plan, weights and biases for new tensors only.
+  void Retarget(const void* src, void* dst) {
+    plan_.src = src;
+    plan_.dst = dst;
+  }
 
   // Weight gradient: the parts' sums into dweight[c * K + k] and dbias[c]
   // (see CombineParamPartials).

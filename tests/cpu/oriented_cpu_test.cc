@@ -545,6 +545,36 @@ TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
   }
 }
 
+// A reusing call whose weights and bias hold the bytes of the previous call's
+// keeps the merged values; one that changes any of them in place (same
+// buffers, same plan key) must merge them again. Each call against the
+// reference (forward and input gradient).
+TEST(OrientedCpuPlanReuseTest, WeightsChangedInPlaceAreMergedAgain) {
+  for (const Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    SCOPED_TRACE(layout == Layout::kNCHW ? "NCHW" : "NHWC");
+    const int64_t n = 2, c = 24, h = 17, w = 15, k = 13;
+    OrientedConvArgs args;
+    args.layout = layout;
+    const Dims dims =
+        layout == Layout::kNCHW ? Dims{n, c, h, w} : Dims{n, h, w, c};
+    std::mt19937_64 rng(23);
+    HostTensor weight = Uniform(DType::kF32, {c, 1, 1, k}, rng);
+    HostTensor bias = Uniform(DType::kF32, {c}, rng);
+    HostTensor theta(DType::kF32, {c});
+    for (int64_t ch = 0; ch < c; ++ch) theta.Set(ch, ch < 16 ? 0.4 : 1.9);
+    for (int step = 0; step < 5; ++step) {
+      SCOPED_TRACE(absl::StrCat("step ", step));
+      // 0: first call; 1: new tensors only; 2: one tap of the last channel;
+      // 3: one channel's bias; 4: nothing changed again.
+      if (step == 2) weight.Set(c * k - 1, -3.5);
+      if (step == 3) bias.Set(5, 2.25);
+      HostTensor x = Uniform(DType::kF32, dims, rng);
+      HostTensor dy = Uniform(DType::kF32, dims, rng);
+      ExpectConvMatchesReference(args, x, dy, weight, theta, bias.ref(), k);
+    }
+  }
+}
+
 // Lines at 45° and 135° run on two-row tiles in the blocked kernels (one
 // vector loaded per tap serves both rows): odd and even rows, widths that are
 // and are not multiples of the half tile, a partial block of channels, bias
