@@ -3,8 +3,9 @@
 // ceiling of any direct stencil whose taps cannot share a loaded vector, such
 // as an oblique oriented conv) and the memory bandwidth (read, copy, copy with
 // non-temporal stores) for a buffer the size of one Table-5 tensor (24 MiB) and
-// one far larger than any cache (1 GiB). oriented_bench's GFLOP/s and GB/s are
-// read against these.
+// one far larger than any cache (1 GiB), and how much of the copy a core hides
+// behind FMAs (BM_CopyWithFmas). oriented_bench's GFLOP/s and GB/s are read
+// against these.
 //
 //   ./bazelw run -c opt //bench:machine_limits
 
@@ -224,6 +225,84 @@ void Sizes(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(BM_Memory, read, Traffic::kRead)->Apply(Sizes);
 BENCHMARK_CAPTURE(BM_Memory, copy, Traffic::kCopy)->Apply(Sizes);
 BENCHMARK_CAPTURE(BM_Memory, stream_copy, Traffic::kStreamCopy)->Apply(Sizes);
+
+// A K-tap channels-first forward's work in its barest form: every 64 bytes
+// copied (x -> y) come with K vector FMAs on registers, done either all
+// copying first and then all FMAs, or interleaved a KiB of copy at a time.
+// Against BM_Memory's copy and BM_FmaPeakF32 it shows how much of one a core
+// hides behind the other: the roofline max(bytes / bandwidth, flops / peak)
+// assumes all; a core stalled on memory runs no FMAs.
+enum class Schedule { kSequential, kInterleaved };
+constexpr int64_t kInterleaveFloats = 256;  // 1 KiB of x per FMA slice
+
+__attribute__((target("avx512f"))) void CopyFloats(const float* a, float* b,
+                                                   int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    _mm512_store_ps(b + i, _mm512_load_ps(a + i));
+  }
+}
+
+__attribute__((target("avx512f"))) void Fmas(int64_t rounds, __m512* acc) {
+  const __m512 b = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(0.0001f);
+  for (int64_t r = 0; r < rounds; ++r) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], b, c);
+  }
+}
+
+__attribute__((target("avx512f"))) float CopyWithFmas(const float* a, float* b,
+                                                      int64_t n, int64_t taps,
+                                                      Schedule schedule) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(0.001f * i);
+  const int64_t step =
+      schedule == Schedule::kSequential ? n : kInterleaveFloats;
+  const int64_t rounds = step / 16 * taps / kChains;
+  for (int64_t i = 0; i < n; i += step) {
+    CopyFloats(a + i, b + i, step);
+    Fmas(rounds, acc);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
+  return SumLanes(s);
+}
+
+void BM_CopyWithFmas(benchmark::State& state, Schedule schedule) {
+  if (static_cast<int>(cpu::DetectedIsa()) <
+      static_cast<int>(cpu::Isa::kAvx512)) {
+    state.SkipWithError("needs AVX-512");
+    return;
+  }
+  const int64_t bytes = int64_t{24} << 20;
+  if (state.thread_index() == 0) {
+    Buffer(0, bytes);
+    Buffer(1, bytes);
+  }
+  const int64_t taps = state.range(0);
+  const int64_t n = bytes / 4;
+  const int64_t slice =
+      n / state.threads() / kInterleaveFloats * kInterleaveFloats;
+  const float* a = Buffer(0, bytes) + slice * state.thread_index();
+  float* b = Buffer(1, bytes) + slice * state.thread_index();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(CopyWithFmas(a, b, slice, taps, schedule));
+    benchmark::ClobberMemory();
+  }
+  // The copy's bytes per second with the FMAs riding along.
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(slice) * 8 * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate |
+                             benchmark::Counter::kAvgThreads);
+}
+
+void Taps(benchmark::internal::Benchmark* b) {
+  b->Arg(31)->ArgName("taps");
+  OneAndAllCores(b);
+}
+BENCHMARK_CAPTURE(BM_CopyWithFmas, sequential, Schedule::kSequential)
+    ->Apply(Taps);
+BENCHMARK_CAPTURE(BM_CopyWithFmas, interleaved, Schedule::kInterleaved)
+    ->Apply(Taps);
 
 }  // namespace
 }  // namespace tapconv

@@ -10,13 +10,20 @@ the models' angles, both cores):
   - the blocked forward with K = 1, 7, 15, 31, and with K = 1 on one thread;
   - for each K, the time of its extra taps (time - time at K=1) against the time those
     multiply-adds take at the machine's measured FMA peak (//bench:machine_limits); a ratio
-    below 1 means they ran partly in the stalls of the K=1 pipeline.
+    below 1 means they ran partly in the stalls of the K=1 pipeline;
+  - the same memory traffic and multiply-adds in their barest form (machine_limits'
+    BM_CopyWithFmas: a copy with 31 register FMAs per copied vector, one after the other and
+    interleaved a KiB at a time): what the roofline's max(memory, FMA) assumes is that a core
+    hides one behind the other, and the interleaved copy shows how much it does here.
 
 Run: ./bazelw run -c opt //bench:oriented_limits -- [--size 56] [--batch 2] [--min-time 1]
 """
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 
 # Before tapconv loads: the blocked kernels for every K (the default picks them only for long
 # lines), so that all rows run the same kernels.
@@ -26,6 +33,27 @@ import torch  # noqa: E402
 
 import tapconv  # noqa: E402
 from bench import torch_compare  # noqa: E402
+
+
+def copy_with_fmas(min_time):
+    """machine_limits' BM_CopyWithFmas on every core: (sequential, interleaved) copy bandwidth
+    in bytes/s with 31 FMAs per copied vector riding along."""
+    binary = os.path.join(os.path.dirname(os.path.abspath(__file__)), "machine_limits")
+    result = subprocess.run(
+        [binary, "--benchmark_filter=CopyWithFmas.*/threads:{}$".format(os.cpu_count()),
+         "--benchmark_format=json", "--benchmark_min_time={}".format(min_time)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, text=True)
+    if result.returncode != 0:
+        sys.exit("machine_limits failed ({}): {}".format(result.returncode, result.stderr))
+    rates = {}
+    for b in json.loads(result.stdout)["benchmarks"]:
+        for schedule in ("sequential", "interleaved"):
+            if "/{}/".format(schedule) in b["name"] and "GB/s" in b:
+                rates[schedule] = b["GB/s"] * 1e9
+    if len(rates) != 2:
+        sys.exit("machine_limits reported no BM_CopyWithFmas figures (needs AVX-512): " +
+                 result.stdout[:400])
+    return rates["sequential"], rates["interleaved"]
 
 
 def main():
@@ -46,6 +74,7 @@ def main():
 
     print("measuring machine limits...", flush=True)
     bandwidth, peak, _ = torch_compare.machine_limits(args.min_time)
+    sequential, interleaved = copy_with_fmas(args.min_time)
     n, c, s = args.batch, args.channels, args.size
     x = torch.randn(n, c, s, s)
     outputs = n * c * s * s
@@ -77,6 +106,10 @@ def main():
         "extra ÷ FMA-peak time |",
         "|---|---|---|---|---|",
         "| copy x→y (torch) | {:.2f} | | | |".format(copy * 1e3),
+        "| copy + 31 FMAs per vector, one after the other (machine_limits) | {:.2f} | | | "
+        "|".format(nbytes / sequential * 1e3),
+        "| copy + 31 FMAs per vector, interleaved per KiB (machine_limits) | {:.2f} | | | "
+        "|".format(nbytes / interleaved * 1e3),
     ]
     for k, t in times.items():
         if k == 1:
@@ -93,6 +126,10 @@ def main():
         "Roofline time of the K=31 forward: {:.2f} ms (50%: {:.2f} ms); measured {:.2f} ms, "
         "{:.0f}% of the roofline.".format(roofline * 1e3, 2 * roofline * 1e3, times[31] * 1e3,
                                           100 * roofline / times[31]),
+        "The same bytes and multiply-adds as a bare copy with register FMAs (machine_limits, "
+        "buffers that stay in L3 like these tensors): {:.2f} ms interleaved per KiB, {:.2f} ms "
+        "one after the other; the forward: {:.2f} ms.".format(
+            nbytes / interleaved * 1e3, nbytes / sequential * 1e3, times[31] * 1e3),
     ]
     print("\n".join(lines))
 
