@@ -20,9 +20,7 @@ Run: ./bazelw run -c opt //bench:oriented_limits -- [--size 56] [--batch 2] [--m
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 
 # Before tapconv loads: the blocked kernels for every K (the default picks them only for long
@@ -38,21 +36,13 @@ from bench import torch_compare  # noqa: E402
 def copy_with_fmas(min_time):
     """machine_limits' BM_CopyWithFmas on every core: (sequential, interleaved) copy bandwidth
     in bytes/s with 31 FMAs per copied vector riding along."""
-    binary = os.path.join(os.path.dirname(os.path.abspath(__file__)), "machine_limits")
-    result = subprocess.run(
-        [binary, "--benchmark_filter=CopyWithFmas.*/threads:{}$".format(os.cpu_count()),
-         "--benchmark_format=json", "--benchmark_min_time={}".format(min_time)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, text=True)
-    if result.returncode != 0:
-        sys.exit("machine_limits failed ({}): {}".format(result.returncode, result.stderr))
     rates = {}
-    for b in json.loads(result.stdout)["benchmarks"]:
+    for b in torch_compare.run_machine_limits("CopyWithFmas", min_time):
         for schedule in ("sequential", "interleaved"):
             if "/{}/".format(schedule) in b["name"] and "GB/s" in b:
                 rates[schedule] = b["GB/s"] * 1e9
     if len(rates) != 2:
-        sys.exit("machine_limits reported no BM_CopyWithFmas figures (needs AVX-512): " +
-                 result.stdout[:400])
+        sys.exit("machine_limits reported no BM_CopyWithFmas figures (it needs AVX-512)")
     return rates["sequential"], rates["interleaved"]
 
 

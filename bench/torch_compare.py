@@ -47,27 +47,34 @@ def timeit(fn, min_time, min_reps=3, max_reps=200):
     return statistics.median(times)
 
 
+def run_machine_limits(benchmarks, min_time):
+    """The JSON records of //bench:machine_limits' benchmarks matching the regex `benchmarks`,
+    on every core."""
+    binary = os.path.join(os.path.dirname(os.path.abspath(__file__)), "machine_limits")
+    result = subprocess.run(
+        [binary, "--benchmark_filter=^BM_({}).*/threads:{}$".format(benchmarks, os.cpu_count()),
+         "--benchmark_format=json", "--benchmark_min_time={}".format(min_time)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, text=True)
+    if result.returncode != 0:
+        sys.exit("machine_limits failed ({}): {}".format(result.returncode, result.stderr))
+    return json.loads(result.stdout)["benchmarks"]
+
+
 def native_limits(min_time):
     """Measured by //bench:machine_limits (hand-written AVX-512/AVX2 loops, all cores): the best
     memory copy bandwidth (bytes read + written per second, 1 GiB buffers), the float32 FMA peak
     and the one-unaligned-load-per-FMA ceiling (flop/s). torch.mm is no measure of the peak:
     Debian's torch may use an unoptimised BLAS."""
-    binary = os.path.join(os.path.dirname(os.path.abspath(__file__)), "machine_limits")
-    result = subprocess.run(
-        [binary, "--benchmark_filter=/threads:{}$".format(os.cpu_count()),
-         "--benchmark_format=json", "--benchmark_min_time={}".format(min_time)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, text=True)
-    if result.returncode != 0:
-        sys.exit("machine_limits failed ({}): {}".format(result.returncode, result.stderr))
+    records = run_machine_limits("FmaPeak|LoadFma|Memory", min_time)
     best = {"FmaPeak": 0.0, "LoadFma": 0.0, "copy/MiB:1024": 0.0}
-    for b in json.loads(result.stdout)["benchmarks"]:
+    for b in records:
         for kind in best:
             value = b.get("GFLOP/s", b.get("GB/s", 0.0))
             if kind in b["name"]:
                 best[kind] = max(best[kind], value * 1e9)
     if not all(best.values()):
         sys.exit("machine_limits reported no figures for {}: {}".format(
-            [k for k, v in best.items() if not v], result.stdout[:400]))
+            [k for k, v in best.items() if not v], [b["name"] for b in records]))
     return best["copy/MiB:1024"], best["FmaPeak"], best["LoadFma"]
 
 
