@@ -145,19 +145,21 @@ absl::Status LoadAngles(const TensorRef& theta, std::vector<double>* angles) {
   return ValidateOrientedAngles(*angles);
 }
 
-// What a blocked plan's structure depends on, besides the pass: the angles
-// (their exact bits), the tap rule, dilation, stride, shapes, dtype, layout
-// and whether there is a bias. Weights, biases and tensors are not in it: a
-// reused plan takes this call's (OrientedBlockedPlanStorage::Refresh). In
-// training the angles and shapes stay while the weights change, and the set-up
-// was 4% of an N2 C512 56² K31 forward.
+// What a blocked plan depends on, besides the pass, its weights, bias and
+// tensors: the angles (their exact bits), the tap rule, dilation, stride,
+// shapes, dtype, layout, whether there is a bias, and the fused residual (its
+// +1 is merged into the weights, which a reusing call with the same weight
+// bytes keeps). A reused plan takes this call's weights, bias and tensors
+// (OrientedBlockedPlanStorage::Refresh). In training the angles and shapes
+// stay while the weights change, and the set-up was 4% of an N2 C512 56² K31
+// forward.
 void PlanKey(const OrientedConvArgs& args, const OrientedConvShape& s,
              OrientedStorage storage, bool bias,
              const std::vector<double>& angles, std::vector<uint64_t>* key) {
   key->assign(
       {static_cast<uint64_t>(args.stride), static_cast<uint64_t>(args.dilation),
        static_cast<uint64_t>(args.tap_rule), static_cast<uint64_t>(args.layout),
-       static_cast<uint64_t>(storage), bias ? 1u : 0u,
+       static_cast<uint64_t>(storage), bias ? 1u : 0u, args.residual ? 1u : 0u,
        static_cast<uint64_t>(s.batch), static_cast<uint64_t>(s.channels),
        static_cast<uint64_t>(s.in_h), static_cast<uint64_t>(s.in_w),
        static_cast<uint64_t>(s.out_h), static_cast<uint64_t>(s.out_w),

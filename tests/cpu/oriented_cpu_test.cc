@@ -547,8 +547,8 @@ TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
 
 // A reusing call whose weights and bias hold the bytes of the previous call's
 // keeps the merged values; one that changes any of them in place (same
-// buffers, same plan key) must merge them again. Each call against the
-// reference (forward and input gradient).
+// buffers, same plan key), or the fused residual, must merge them again. Each
+// call against the reference (forward and input gradient).
 TEST(OrientedCpuPlanReuseTest, WeightsChangedInPlaceAreMergedAgain) {
   for (const Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
     SCOPED_TRACE(layout == Layout::kNCHW ? "NCHW" : "NHWC");
@@ -562,12 +562,14 @@ TEST(OrientedCpuPlanReuseTest, WeightsChangedInPlaceAreMergedAgain) {
     HostTensor bias = Uniform(DType::kF32, {c}, rng);
     HostTensor theta(DType::kF32, {c});
     for (int64_t ch = 0; ch < c; ++ch) theta.Set(ch, ch < 16 ? 0.4 : 1.9);
-    for (int step = 0; step < 5; ++step) {
+    for (int step = 0; step < 7; ++step) {
       SCOPED_TRACE(absl::StrCat("step ", step));
       // 0: first call; 1: new tensors only; 2: one tap of the last channel;
-      // 3: one channel's bias; 4: nothing changed again.
+      // 3: one channel's bias; 4: nothing changed again; 5: the residual
+      // fused; 6: not fused again.
       if (step == 2) weight.Set(c * k - 1, -3.5);
       if (step == 3) bias.Set(5, 2.25);
+      args.residual = step == 5;
       HostTensor x = Uniform(DType::kF32, dims, rng);
       HostTensor dy = Uniform(DType::kF32, dims, rng);
       ExpectConvMatchesReference(args, x, dy, weight, theta, bias.ref(), k);
