@@ -58,6 +58,12 @@ class OrientedBlockedPlanStorage {
     plan_.src = src;
     plan_.dst = dst;
   }
+  // The same weight-gradient plan for new x (src) and dy: its items rewrite
+  // every partial sum they own.
+  void RetargetGradient(const void* src, const void* dy) {
+    plan_.src = src;
+    plan_.dy = dy;
+  }
 
   // Weight gradient: the parts' sums into dweight[c * K + k] and dbias[c]
   // (see CombineParamPartials).

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -573,6 +574,83 @@ TEST(OrientedCpuPlanReuseTest, WeightsChangedInPlaceAreMergedAgain) {
       HostTensor x = Uniform(DType::kF32, dims, rng);
       HostTensor dy = Uniform(DType::kF32, dims, rng);
       ExpectConvMatchesReference(args, x, dy, weight, theta, bias.ref(), k);
+    }
+  }
+}
+
+// The weight gradient reuses its blocked plan the same way: calls that change
+// the tensors only, the gradients wanted, one channel's angle or the stride,
+// in turn, each against the reference. The unwanted gradient's buffer starts
+// as NaN and must stay untouched.
+TEST(OrientedCpuPlanReuseTest, WeightGradientSequenceMatchesReference) {
+  struct Step {
+    bool dweight, dbias;
+    int64_t stride;
+    double odd_angle;  // channel 21's angle
+  };
+  const std::vector<Step> steps = {
+      {true, true, 1, 0.4},  {true, true, 1, 0.4}, {true, false, 1, 0.4},
+      {false, true, 1, 0.4}, {true, true, 1, 0.4}, {true, true, 1, 1.25},
+      {true, true, 1, 0.4},  {true, true, 2, 0.4}, {true, true, 2, 0.4}};
+  const ExecContext reference{"reference"};
+  for (const Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
+    const int64_t n = 2, c = 24, h = 19, w = 17, k = 15;
+    std::mt19937_64 rng(29);
+    HostTensor theta(DType::kF32, {c});
+    std::deque<HostTensor> inputs;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const Step& step = steps[i];
+      SCOPED_TRACE(
+          absl::StrCat(layout == Layout::kNCHW ? "NCHW" : "NHWC", " step ", i));
+      OrientedConvArgs args;
+      args.layout = layout;
+      args.stride = step.stride;
+      const int64_t oh = (h + step.stride - 1) / step.stride;
+      const int64_t ow = (w + step.stride - 1) / step.stride;
+      auto dims = [&](int64_t rows, int64_t cols) {
+        return layout == Layout::kNCHW ? Dims{n, c, rows, cols}
+                                       : Dims{n, rows, cols, c};
+      };
+      for (int64_t ch = 0; ch < c; ++ch) theta.Set(ch, ch < 16 ? 1.9 : 0.4);
+      theta.Set(21, step.odd_angle);
+      // Kept alive to the end, so that no step's tensors reuse the address of
+      // an earlier step's (a stale pointer would then read the new data).
+      inputs.push_back(Uniform(DType::kF32, dims(h, w), rng));
+      const HostTensor& x = inputs.back();
+      inputs.push_back(Uniform(DType::kF32, dims(oh, ow), rng));
+      const HostTensor& dy = inputs.back();
+      HostTensor want_dw(DType::kF32, {c, 1, 1, k}),
+          got_dw(DType::kF32, {c, 1, 1, k});
+      HostTensor want_db(DType::kF32, {c}), got_db(DType::kF32, {c});
+      got_dw.Fill(std::numeric_limits<double>::quiet_NaN());
+      got_db.Fill(std::numeric_limits<double>::quiet_NaN());
+      auto io = [&](HostTensor& dw, HostTensor& db) {
+        return OrientedConvBackwardParamsIO{
+            dy.ref(), x.ref(), theta.ref(),
+            step.dweight ? std::optional<TensorRef>(dw.ref()) : std::nullopt,
+            step.dbias ? std::optional<TensorRef>(db.ref()) : std::nullopt};
+      };
+      ASSERT_TRUE(ops::OrientedConv2dBackwardParams(args, io(want_dw, want_db),
+                                                    reference)
+                      .ok());
+      ASSERT_TRUE(
+          ops::OrientedConv2dBackwardParams(args, io(got_dw, got_db), Cpu())
+              .ok());
+      const double tolerance = Tolerance(DType::kF32, n * oh * ow);
+      if (step.dweight) {
+        EXPECT_LE(MaxScaledError({{"dweight", got_dw.ToDoubles()}},
+                                 {{"dweight", want_dw.ToDoubles()}}),
+                  tolerance);
+      } else {
+        EXPECT_TRUE(std::isnan(got_dw.ToDoubles()[0]));
+      }
+      if (step.dbias) {
+        EXPECT_LE(MaxScaledError({{"dbias", got_db.ToDoubles()}},
+                                 {{"dbias", want_db.ToDoubles()}}),
+                  tolerance);
+      } else {
+        EXPECT_TRUE(std::isnan(got_db.ToDoubles()[0]));
+      }
     }
   }
 }
