@@ -461,12 +461,16 @@ TEST(OrientedCpuStreamedOutputTest, SevenTapsMatchReference) {
 // The cpu forward and input gradient of one float32 call against the
 // reference: x and y are x_dims, dy and the forward's output y_dims (in the
 // args' layout); outputs start as NaN, so that one the kernels skip fails.
+// With keep_alive, the outputs are kept there afterwards: a sequence of calls
+// then never hands the next call a buffer at an address an earlier call used,
+// so that a stale pointer kept between calls cannot pass by luck.
 void ExpectConvMatchesReference(const OrientedConvArgs& args,
                                 const HostTensor& x, const HostTensor& dy,
                                 const HostTensor& weight,
                                 const HostTensor& theta,
                                 const std::optional<TensorRef>& bias,
-                                int64_t taps) {
+                                int64_t taps,
+                                std::deque<HostTensor>* keep_alive = nullptr) {
   const ExecContext reference{"reference"};
   HostTensor want_y(DType::kF32, dy.shape()), got_y(DType::kF32, dy.shape());
   HostTensor want_dx(DType::kF32, x.shape()), got_dx(DType::kF32, x.shape());
@@ -495,6 +499,10 @@ void ExpectConvMatchesReference(const OrientedConvArgs& args,
   EXPECT_LE(MaxScaledError({{"dx", got_dx.ToDoubles()}},
                            {{"dx", want_dx.ToDoubles()}}),
             Tolerance(DType::kF32, taps + 1));
+  if (keep_alive != nullptr) {
+    for (HostTensor* t : {&want_y, &got_y, &want_dx, &got_dx})
+      keep_alive->push_back(std::move(*t));
+  }
 }
 
 // A call with the angles, shapes and options of the previous one reuses its
@@ -516,6 +524,8 @@ TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
     const int64_t n = 2, c = 40, h = 23, w = 19;
     const int64_t k = layout == Layout::kNCHW ? 31 : 7;
     std::mt19937_64 rng(5);
+    // Every call's tensors stay alive (see ExpectConvMatchesReference).
+    std::deque<HostTensor> inputs;
     for (size_t i = 0; i < steps.size(); ++i) {
       const Step& step = steps[i];
       SCOPED_TRACE(
@@ -530,8 +540,10 @@ TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
         return layout == Layout::kNCHW ? Dims{n, c, rows, cols}
                                        : Dims{n, rows, cols, c};
       };
-      HostTensor x = Uniform(DType::kF32, dims(h, w), rng);
-      HostTensor dy = Uniform(DType::kF32, dims(oh, ow), rng);
+      inputs.push_back(Uniform(DType::kF32, dims(h, w), rng));
+      const HostTensor& x = inputs.back();
+      inputs.push_back(Uniform(DType::kF32, dims(oh, ow), rng));
+      const HostTensor& dy = inputs.back();
       HostTensor weight = Uniform(DType::kF32, {c, 1, 1, k}, rng);
       HostTensor bias = Uniform(DType::kF32, {c}, rng);
       HostTensor theta(DType::kF32, {c});
@@ -541,7 +553,8 @@ TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
       theta.Set(37, step.odd_angle);
       std::optional<TensorRef> bias_ref;
       if (step.bias) bias_ref = bias.ref();
-      ExpectConvMatchesReference(args, x, dy, weight, theta, bias_ref, k);
+      ExpectConvMatchesReference(args, x, dy, weight, theta, bias_ref, k,
+                                 &inputs);
     }
   }
 }
@@ -563,6 +576,7 @@ TEST(OrientedCpuPlanReuseTest, WeightsChangedInPlaceAreMergedAgain) {
     HostTensor bias = Uniform(DType::kF32, {c}, rng);
     HostTensor theta(DType::kF32, {c});
     for (int64_t ch = 0; ch < c; ++ch) theta.Set(ch, ch < 16 ? 0.4 : 1.9);
+    std::deque<HostTensor> inputs;  // see ExpectConvMatchesReference
     for (int step = 0; step < 7; ++step) {
       SCOPED_TRACE(absl::StrCat("step ", step));
       // 0: first call; 1: new tensors only; 2: one tap of the last channel;
@@ -571,9 +585,12 @@ TEST(OrientedCpuPlanReuseTest, WeightsChangedInPlaceAreMergedAgain) {
       if (step == 2) weight.Set(c * k - 1, -3.5);
       if (step == 3) bias.Set(5, 2.25);
       args.residual = step == 5;
-      HostTensor x = Uniform(DType::kF32, dims, rng);
-      HostTensor dy = Uniform(DType::kF32, dims, rng);
-      ExpectConvMatchesReference(args, x, dy, weight, theta, bias.ref(), k);
+      inputs.push_back(Uniform(DType::kF32, dims, rng));
+      const HostTensor& x = inputs.back();
+      inputs.push_back(Uniform(DType::kF32, dims, rng));
+      const HostTensor& dy = inputs.back();
+      ExpectConvMatchesReference(args, x, dy, weight, theta, bias.ref(), k,
+                                 &inputs);
     }
   }
 }
