@@ -166,10 +166,14 @@ void BuildOrientedTapSet(const OrientedAngleTable& angles,
     const int64_t a = angles.angle_of[c];
     const int64_t at = set.begin[c];
     const int64_t taps = first[a + 1] - first[a];
-    std::memcpy(set.dh.data() + at, angle_dh.data() + first[a],
-                taps * sizeof(int32_t));
-    std::memcpy(set.dw.data() + at, angle_dw.data() + first[a],
-                taps * sizeof(int32_t));
+    // A bias-only weight gradient has no taps, and memcpy may not be handed
+    // the null data() of empty vectors even for zero bytes.
+    if (taps > 0) {
+      std::memcpy(set.dh.data() + at, angle_dh.data() + first[a],
+                  taps * sizeof(int32_t));
+      std::memcpy(set.dw.data() + at, angle_dw.data() + first[a],
+                  taps * sizeof(int32_t));
+    }
     if (weights == nullptr) {
       const int64_t* slots = slot.data() + a * k_taps;
       int64_t* to = set.distinct_of.data() + c * k_taps;
