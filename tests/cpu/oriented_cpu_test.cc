@@ -505,6 +505,35 @@ void ExpectConvMatchesReference(const OrientedConvArgs& args,
   }
 }
 
+// One call of a plan-reuse sequence: args for the layout and stride, and a
+// fresh x (n x c x h x w in that layout) and dy (the output's size) appended
+// to `inputs`, which keeps every call's tensors alive (see
+// ExpectConvMatchesReference).
+struct SequenceCall {
+  OrientedConvArgs args;
+  const HostTensor* x;
+  const HostTensor* dy;
+};
+SequenceCall NextSequenceCall(Layout layout, int64_t stride, int64_t n,
+                              int64_t c, int64_t h, int64_t w,
+                              std::mt19937_64& rng,
+                              std::deque<HostTensor>* inputs) {
+  SequenceCall call;
+  call.args.layout = layout;
+  call.args.stride = stride;
+  auto dims = [&](int64_t rows, int64_t cols) {
+    return layout == Layout::kNCHW ? Dims{n, c, rows, cols}
+                                   : Dims{n, rows, cols, c};
+  };
+  inputs->push_back(Uniform(DType::kF32, dims(h, w), rng));
+  call.x = &inputs->back();
+  inputs->push_back(Uniform(
+      DType::kF32,
+      dims(OrientedOutputSize(h, stride), OrientedOutputSize(w, stride)), rng));
+  call.dy = &inputs->back();
+  return call;
+}
+
 // A call with the angles, shapes and options of the previous one reuses its
 // blocked plan with this call's weights, bias and tensors. Calls that change
 // the weights, bias, residual, one channel's angle, the bias's presence or
@@ -530,20 +559,9 @@ TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
       const Step& step = steps[i];
       SCOPED_TRACE(
           absl::StrCat(layout == Layout::kNCHW ? "NCHW" : "NHWC", " step ", i));
-      OrientedConvArgs args;
-      args.layout = layout;
-      args.stride = step.stride;
-      args.residual = step.residual;
-      const int64_t oh = (h + step.stride - 1) / step.stride;
-      const int64_t ow = (w + step.stride - 1) / step.stride;
-      auto dims = [&](int64_t rows, int64_t cols) {
-        return layout == Layout::kNCHW ? Dims{n, c, rows, cols}
-                                       : Dims{n, rows, cols, c};
-      };
-      inputs.push_back(Uniform(DType::kF32, dims(h, w), rng));
-      const HostTensor& x = inputs.back();
-      inputs.push_back(Uniform(DType::kF32, dims(oh, ow), rng));
-      const HostTensor& dy = inputs.back();
+      SequenceCall call =
+          NextSequenceCall(layout, step.stride, n, c, h, w, rng, &inputs);
+      call.args.residual = step.residual;
       HostTensor weight = Uniform(DType::kF32, {c, 1, 1, k}, rng);
       HostTensor bias = Uniform(DType::kF32, {c}, rng);
       HostTensor theta(DType::kF32, {c});
@@ -553,8 +571,8 @@ TEST(OrientedCpuPlanReuseTest, EachCallOfASequenceMatchesReference) {
       theta.Set(37, step.odd_angle);
       std::optional<TensorRef> bias_ref;
       if (step.bias) bias_ref = bias.ref();
-      ExpectConvMatchesReference(args, x, dy, weight, theta, bias_ref, k,
-                                 &inputs);
+      ExpectConvMatchesReference(call.args, *call.x, *call.dy, weight, theta,
+                                 bias_ref, k, &inputs);
     }
   }
 }
@@ -567,10 +585,6 @@ TEST(OrientedCpuPlanReuseTest, WeightsChangedInPlaceAreMergedAgain) {
   for (const Layout layout : {Layout::kNCHW, Layout::kNHWC}) {
     SCOPED_TRACE(layout == Layout::kNCHW ? "NCHW" : "NHWC");
     const int64_t n = 2, c = 24, h = 17, w = 15, k = 13;
-    OrientedConvArgs args;
-    args.layout = layout;
-    const Dims dims =
-        layout == Layout::kNCHW ? Dims{n, c, h, w} : Dims{n, h, w, c};
     std::mt19937_64 rng(23);
     HostTensor weight = Uniform(DType::kF32, {c, 1, 1, k}, rng);
     HostTensor bias = Uniform(DType::kF32, {c}, rng);
@@ -584,13 +598,10 @@ TEST(OrientedCpuPlanReuseTest, WeightsChangedInPlaceAreMergedAgain) {
       // fused; 6: not fused again.
       if (step == 2) weight.Set(c * k - 1, -3.5);
       if (step == 3) bias.Set(5, 2.25);
-      args.residual = step == 5;
-      inputs.push_back(Uniform(DType::kF32, dims, rng));
-      const HostTensor& x = inputs.back();
-      inputs.push_back(Uniform(DType::kF32, dims, rng));
-      const HostTensor& dy = inputs.back();
-      ExpectConvMatchesReference(args, x, dy, weight, theta, bias.ref(), k,
-                                 &inputs);
+      SequenceCall call = NextSequenceCall(layout, 1, n, c, h, w, rng, &inputs);
+      call.args.residual = step == 5;
+      ExpectConvMatchesReference(call.args, *call.x, *call.dy, weight, theta,
+                                 bias.ref(), k, &inputs);
     }
   }
 }
@@ -619,23 +630,13 @@ TEST(OrientedCpuPlanReuseTest, WeightGradientSequenceMatchesReference) {
       const Step& step = steps[i];
       SCOPED_TRACE(
           absl::StrCat(layout == Layout::kNCHW ? "NCHW" : "NHWC", " step ", i));
-      OrientedConvArgs args;
-      args.layout = layout;
-      args.stride = step.stride;
-      const int64_t oh = (h + step.stride - 1) / step.stride;
-      const int64_t ow = (w + step.stride - 1) / step.stride;
-      auto dims = [&](int64_t rows, int64_t cols) {
-        return layout == Layout::kNCHW ? Dims{n, c, rows, cols}
-                                       : Dims{n, rows, cols, c};
-      };
       for (int64_t ch = 0; ch < c; ++ch) theta.Set(ch, ch < 16 ? 1.9 : 0.4);
       theta.Set(21, step.odd_angle);
-      // Kept alive to the end, so that no step's tensors reuse the address of
-      // an earlier step's (a stale pointer would then read the new data).
-      inputs.push_back(Uniform(DType::kF32, dims(h, w), rng));
-      const HostTensor& x = inputs.back();
-      inputs.push_back(Uniform(DType::kF32, dims(oh, ow), rng));
-      const HostTensor& dy = inputs.back();
+      const SequenceCall call =
+          NextSequenceCall(layout, step.stride, n, c, h, w, rng, &inputs);
+      const OrientedConvArgs& args = call.args;
+      const int64_t oh = OrientedOutputSize(h, step.stride);
+      const int64_t ow = OrientedOutputSize(w, step.stride);
       HostTensor want_dw(DType::kF32, {c, 1, 1, k}),
           got_dw(DType::kF32, {c, 1, 1, k});
       HostTensor want_db(DType::kF32, {c}), got_db(DType::kF32, {c});
@@ -643,7 +644,7 @@ TEST(OrientedCpuPlanReuseTest, WeightGradientSequenceMatchesReference) {
       got_db.Fill(std::numeric_limits<double>::quiet_NaN());
       auto io = [&](HostTensor& dw, HostTensor& db) {
         return OrientedConvBackwardParamsIO{
-            dy.ref(), x.ref(), theta.ref(),
+            call.dy->ref(), call.x->ref(), theta.ref(),
             step.dweight ? std::optional<TensorRef>(dw.ref()) : std::nullopt,
             step.dbias ? std::optional<TensorRef>(db.ref()) : std::nullopt};
       };
