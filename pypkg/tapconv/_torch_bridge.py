@@ -21,10 +21,14 @@ def dl(t):
 
 
 def exec_kwargs(t):
-    """The stream keyword for a tensor's device: torch's current stream on CUDA/ROCm."""
+    """The execution keywords for a tensor's device: torch's current stream on CUDA/ROCm;
+    torch's intra-op thread count on the CPU. The core alone would use the OpenMP setting of
+    the calling thread, which torch.set_num_threads sets only in the thread that calls it: a
+    tapconv op in any other thread would then run on every core while torch's ops use what
+    was asked for."""
     if t.device.type == "cuda":
         return {"stream": torch.cuda.current_stream(t.device).cuda_stream}
-    return {}
+    return {"num_threads": torch.get_num_threads()}
 
 
 def check_tensor(t, name, optional=False):
