@@ -103,6 +103,13 @@ struct OrientedBlockedPlan {
   int64_t num_blocks;
   const OrientedBlockGeometry* geometries;
 
+  // Forward and input gradient: consecutive blocks an item packs, computes
+  // and stores together (1, or 2 for channels-last activations, whose
+  // neighbouring blocks' lines of a pixel are read and written in turn), and
+  // the elements from one block's O to the next's in a work item's O.
+  int64_t blocks_per_item;
+  int64_t o_block;
+
   int64_t tile;  // outputs per tile
   int64_t pad_top, pad_left, x_rows, x_cols;
   int64_t o_rows, o_cols;
@@ -118,22 +125,29 @@ struct OrientedBlockedPlan {
   bool prefetch_next;
   // Byte offsets in a work item's scratch of the kernels' headers, of X for
   // row tiles and for column tiles (each only as large as some geometry
-  // needs), of O and of a second O (defer_store: the previous item's
-  // outputs are stored from one while the tiles fill the other; else the same
-  // as scratch_o), of the weight gradient's lane sums ((max_taps + 1) x lanes
-  // in the compute type, then as many doubles), and the scratch's size.
-  int64_t scratch_x_rows, scratch_x_columns, scratch_o, scratch_o_next,
+  // needs; the item's next block's two X follow x_block bytes further), of O
+  // and of a second O (defer_store: the previous item's outputs are stored from
+  // one while the tiles fill the other; else the same as scratch_o), each with
+  // the O's of an item's blocks, of the weight gradient's lane sums ((max_taps
+  // + 1) x lanes in the compute type, then as many doubles), and the scratch's
+  // size.
+  int64_t scratch_x_rows, scratch_x_columns, x_block, scratch_o, scratch_o_next,
       scratch_sums;
   int64_t scratch_bytes;
-  // Forward and input gradient: item = (n * num_blocks + b) * num_bands +
-  // band. Weight gradient: item = b * batch_parts + part.
+  // Forward and input gradient: item = (n * groups + group) * num_bands +
+  // band, where group covers blocks [group * blocks_per_item, ...) of the
+  // groups = ceil(num_blocks / blocks_per_item). Weight gradient: item =
+  // b * batch_parts + part.
   int64_t num_items;
 };
 
 // The first kOrientedBlockedHeaderBytes of a work item's scratch belong to the
 // kernels (they record what the zero borders of each X were written for); the
 // caller zeroes them whenever it allocates a new buffer.
-constexpr int64_t kOrientedBlockedHeaderBytes = 128;
+constexpr int64_t kOrientedBlockedHeaderBytes = 192;
+
+// The most blocks a work item packs, computes and stores together.
+constexpr int64_t kMaxBlocksPerItem = 2;
 
 // Runs work items claimed from `items` (shared with the other threads of the
 // call) until none is left. Items of different angles differ in cost:

@@ -260,7 +260,12 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
     parts = CeilDiv(r.batch, p.batch_per_part);
     p.batch_parts = parts;
   }
-  const int64_t per_band = r.batch * num_blocks;
+  // Channels-last items take two blocks: each pixel's lines of the two are
+  // neighbours, read (PackNhwc) and written (NhwcStorer) in turn.
+  const int64_t blocks_per_item =
+      r.nhwc && !weight_gradient && num_blocks > 1 ? kMaxBlocksPerItem : 1;
+  const int64_t groups = CeilDiv(num_blocks, blocks_per_item);
+  const int64_t per_band = r.batch * groups;
   if (!weight_gradient && per_band * CeilDiv(r.dst_h, band) < kMinItems) {
     const int64_t bands = CeilDiv(kMinItems, per_band);
     band = std::min(band, RoundUp(CeilDiv(r.dst_h, bands), tile));
@@ -318,12 +323,14 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   const int64_t x_bytes = RoundUp(p.x_rows * row_bytes, 64);
   p.scratch_x_rows = kOrientedBlockedHeaderBytes;
   p.scratch_x_columns = p.scratch_x_rows + (any_rows ? x_bytes : 0);
-  p.scratch_o = p.scratch_x_columns + (any_columns ? x_bytes : 0);
+  p.x_block =
+      p.scratch_x_columns + (any_columns ? x_bytes : 0) - p.scratch_x_rows;
+  p.scratch_o = p.scratch_x_rows + blocks_per_item * p.x_block;
   const int64_t o_bytes = RoundUp(p.o_rows * p.o_cols * lanes * elem, 64);
   const int64_t storage_bytes = r.storage == OrientedStorage::kBF16 ? 2 : elem;
   const int64_t plane_bytes = r.dst_h * r.dst_w * storage_bytes;
   const int64_t out_bytes = r.batch * C * plane_bytes;
-  p.defer_store = !r.nhwc && !weight_gradient;
+  p.defer_store = !weight_gradient;
   if (weight_gradient) {
     p.stream_output = false;
   } else if (r.nhwc) {
@@ -332,13 +339,17 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
     p.stream_output = out_bytes >= kStreamOutputBytes ||
                       plane_bytes <= kShortStreamPlaneBytes;
   }
-  p.scratch_o_next = p.scratch_o + (p.defer_store ? o_bytes : 0);
+  p.blocks_per_item = blocks_per_item;
+  p.o_block = o_bytes / elem;
+  const int64_t o_set_bytes = blocks_per_item * o_bytes;
+  p.scratch_o_next = p.scratch_o + (p.defer_store ? o_set_bytes : 0);
   const int64_t next_lines_bytes = std::min(lanes, C) *
                                    std::min(r.src_h, p.x_rows) * r.src_w *
                                    storage_bytes;
-  p.prefetch_next = p.defer_store && x_bytes + 2 * o_bytes + next_lines_bytes <=
-                                         kPrefetchBudgetBytes;
-  p.scratch_sums = p.scratch_o_next + o_bytes;
+  p.prefetch_next =
+      !r.nhwc && p.defer_store &&
+      x_bytes + 2 * o_set_bytes + next_lines_bytes <= kPrefetchBudgetBytes;
+  p.scratch_sums = p.scratch_o_next + o_set_bytes;
   const int64_t sum_bytes =
       weight_gradient ? (p.max_taps + 1) * lanes * (elem + 8) : 0;
   p.scratch_bytes = p.scratch_sums + RoundUp(sum_bytes, 64);
@@ -381,7 +392,7 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   p.geometries = geometries.data();
   st->FillValues([&ts](int64_t c) { return ts.weight.data() + ts.begin[c]; },
                  r.bias, !weight_gradient);
-  p.num_items = r.batch * num_blocks * p.num_bands;
+  p.num_items = r.batch * groups * p.num_bands;
   if (weight_gradient) {
     p.weight_gradient = true;
     p.dy = r.dy;
