@@ -397,19 +397,25 @@ TEST(OrientedCpuStreamedOutputTest, MatchesPointwiseFormula) {
 // multiples of the vector width, so that whole aligned vectors are streamed
 // while the next item's tiles run, and a width of 264 makes odd bands start
 // mid-vector, which a head of masked stores must realign. Channels-last:
-// outputs of 1 MiB and more, each pixel's block of channels one line.
+// outputs of 1 MiB and more, each pixel's block of channels one line, two
+// blocks per work item: both whole (32 channels), a pair and a block alone
+// (48), and, with angles in runs of 24 channels, a whole block paired with a
+// partial one (48 as blocks of 16 + 8), whose lines are not streamed.
 TEST(OrientedCpuStreamedOutputTest, SevenTapsMatchReference) {
   struct Shape {
     Layout layout;
     int64_t n, c, h, w;
+    int64_t angle_run = 16;  // channels per angle
   };
   const Layout nchw = Layout::kNCHW, nhwc = Layout::kNHWC;
   for (const Shape& sh :
        {Shape{nchw, 2, 32, 256, 256}, Shape{nchw, 2, 32, 256, 264},
         Shape{nchw, 3, 32, 28, 28}, Shape{nchw, 2, 48, 16, 16},
-        Shape{nhwc, 2, 32, 128, 96}, Shape{nhwc, 1, 48, 75, 77}}) {
+        Shape{nhwc, 2, 32, 128, 96}, Shape{nhwc, 1, 48, 75, 77},
+        Shape{nhwc, 2, 48, 128, 96, 24}}) {
     SCOPED_TRACE(absl::StrCat(sh.layout == nchw ? "NCHW " : "NHWC ", sh.n, "x",
-                              sh.c, "x", sh.h, "x", sh.w));
+                              sh.c, "x", sh.h, "x", sh.w, " angle runs ",
+                              sh.angle_run));
     const int64_t k = 7;
     const Dims dims = sh.layout == nchw ? Dims{sh.n, sh.c, sh.h, sh.w}
                                         : Dims{sh.n, sh.h, sh.w, sh.c};
@@ -418,8 +424,9 @@ TEST(OrientedCpuStreamedOutputTest, SevenTapsMatchReference) {
     HostTensor weight = Uniform(DType::kF32, {sh.c, 1, 1, k}, rng);
     HostTensor bias = Uniform(DType::kF32, {sh.c}, rng);
     HostTensor theta(DType::kF32, {sh.c});
-    // Blocks of 16 channels, each of one angle: oblique, then steep.
-    for (int64_t i = 0; i < sh.c; ++i) theta.Set(i, (i / 16) % 2 ? 1.9 : 0.4);
+    // Runs of channels of one angle: oblique, then steep.
+    for (int64_t i = 0; i < sh.c; ++i)
+      theta.Set(i, (i / sh.angle_run) % 2 ? 1.9 : 0.4);
     OrientedConvArgs args;
     args.layout = sh.layout;
     HostTensor want(DType::kF32, dims);
