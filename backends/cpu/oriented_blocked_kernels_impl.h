@@ -857,9 +857,9 @@ struct LinePrefetcher {
   }
 };
 
-// Prefetches for item `next` of ConvItems, spread over `tiles` tiles (NCHW
-// only, where the plan says so: the pack of an NHWC band reads whole pixel
-// rows, which the hardware prefetchers already follow).
+// Prefetches for item `next` of ConvItems, spread over `tiles` tiles
+// (channels-first only, where the plan says so; its items hold one block
+// each, which the item's decomposition here assumes).
 template <typename S>
 LinePrefetcher PrefetcherFor(const OrientedBlockedPlan& p, const S* src,
                              int64_t next, int64_t tiles) {
