@@ -85,7 +85,7 @@ struct OrientedBlockedPlan {
   // src -> dst: the forward reads x and writes y; the stride-1 input gradient
   // reads dy and writes dx (with mirrored taps). The weight gradient
   // (weight_gradient true) reads x as src and dy (dst_h x dst_w, in x's
-  // layout), and writes only partial sums: item (block b, part) adds images
+  // layout), and writes only partial sums: item (group, part) adds images
   // [part * batch_per_part, ...) into dweight_partial[part * total_taps + u]
   // for tap-set index u and dbias_partial[part * channels + c] (either may be
   // null). dy is staged in O, with zeros past the band's outputs.
@@ -103,10 +103,10 @@ struct OrientedBlockedPlan {
   int64_t num_blocks;
   const OrientedBlockGeometry* geometries;
 
-  // Forward and input gradient: consecutive blocks an item packs, computes
-  // and stores together (1, or 2 for channels-last activations, whose
-  // neighbouring blocks' lines of a pixel are read and written in turn), and
-  // the elements from one block's O to the next's in a work item's O.
+  // Consecutive blocks a work item packs, computes and stores (or, for the
+  // weight gradient, stages) together: 1, or 2 for channels-last activations,
+  // whose neighbouring blocks' lines of a pixel are read and written in turn;
+  // and the elements from one block's O to the next's in a work item's O.
   int64_t blocks_per_item;
   int64_t o_block;
 
@@ -128,16 +128,16 @@ struct OrientedBlockedPlan {
   // needs; the item's next block's two X follow x_block bytes further), of O
   // and of a second O (defer_store: the previous item's outputs are stored from
   // one while the tiles fill the other; else the same as scratch_o), each with
-  // the O's of an item's blocks, of the weight gradient's lane sums ((max_taps
-  // + 1) x lanes in the compute type, then as many doubles), and the scratch's
-  // size.
+  // the O's of an item's blocks, of the weight gradient's lane sums of each
+  // block of an item, sums_block bytes apart ((max_taps + 1) x lanes in the
+  // compute type, then as many doubles), and the scratch's size.
   int64_t scratch_x_rows, scratch_x_columns, x_block, scratch_o, scratch_o_next,
-      scratch_sums;
+      scratch_sums, sums_block;
   int64_t scratch_bytes;
   // Forward and input gradient: item = (n * groups + group) * num_bands +
   // band, where group covers blocks [group * blocks_per_item, ...) of the
   // groups = ceil(num_blocks / blocks_per_item). Weight gradient: item =
-  // b * batch_parts + part.
+  // group * batch_parts + part.
   int64_t num_items;
 };
 

@@ -747,49 +747,94 @@ void GradientTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
   });
 }
 
-// dy rows [p0, p0 + rows) of channels [c0, c0 + cn) of image n into O (the
-// inverse of NchwStorer / NhwcStorer), zeros where tiles run past the band's
-// outputs; their sum goes to bias_sum.
+// dy rows [p0, p0 + rows) of image n of blocks [first, last) (channels-first:
+// one block) into their O's (the first at o, then one every o_block
+// elements; the inverse of NchwStorer / NhwcStorer), zeros where tiles run
+// past the band's outputs; block k's sum goes to bias_sum[k].
 template <typename S, typename T>
-void StageGradient(const OrientedBlockedPlan& p, const Pitches& pitch,
-                   bool column, const S* dy, int64_t n, int64_t c0, int64_t cn,
-                   int64_t p0, int64_t rows, T* o, T* bias_sum) {
+void StageGradient(const OrientedBlockedPlan& p, const S* dy, int64_t n,
+                   int64_t first, int64_t last, int64_t p0, int64_t rows, T* o,
+                   T* const* bias_sum) {
   constexpr int L = Vec<T>::kLanes;
   const int64_t Q = p.dst_w, C = p.channels;
-  const int k = static_cast<int>(cn);
-  Vec<T> total = LoadU(bias_sum);
-  auto at = [&](int64_t i, int64_t j) {
-    return o + (i * pitch.o_row + j * pitch.o_col) * L;
+  const int count = static_cast<int>(last - first);
+  const OrientedBlock* blocks = p.blocks + first;
+  bool column[kMaxBlocksPerItem];
+  Pitches pitch[kMaxBlocksPerItem];
+  Vec<T> total[kMaxBlocksPerItem];
+  for (int k = 0; k < count; ++k) {
+    column[k] = p.geometries[blocks[k].geometry].column_tiles;
+    pitch[k] = PitchesOf(p, column[k]);
+    total[k] = LoadU(bias_sum[k]);
+  }
+  auto at = [&](int k, int64_t i, int64_t j) {
+    return o + k * p.o_block + (i * pitch[k].o_row + j * pitch[k].o_col) * L;
   };
-  if (p.nhwc) {
+  const bool whole_pair =
+      count == 2 && blocks[0].channels == L && blocks[1].channels == L;
+  if (p.nhwc && whole_pair) {
+    // Each pixel's two lines in turn (see PackNhwc), each sum in a register of
+    // its own: the loop below, indexing them by block, kept them in memory, a
+    // store-to-load chain per pixel that cost all the pairing gained.
+    Vec<T> total0 = total[0], total1 = total[1];
     for (int64_t i = 0; i < rows; ++i) {
-      const S* row = dy + ((n * p.dst_h + p0 + i) * Q) * C + c0;
+      const S* row = dy + ((n * p.dst_h + p0 + i) * Q) * C;
+      const S* from0 = row + blocks[0].c0;
+      const S* from1 = row + blocks[1].c0;
+      T* to0 = at(0, i, 0);
+      T* to1 = at(1, i, 0);
+      const int64_t next0 = pitch[0].o_col * L, next1 = pitch[1].o_col * L;
       for (int64_t q = 0; q < Q; ++q) {
-        const Vec<T> v =
-            cn == L ? LoadCvt(row + q * C) : LoadCvtN(row + q * C, k);
-        StoreU(at(i, q), v);
-        total = Add(total, v);
+        const Vec<T> v0 = LoadCvt(from0 + q * C);
+        const Vec<T> v1 = LoadCvt(from1 + q * C);
+        StoreU(to0 + q * next0, v0);
+        StoreU(to1 + q * next1, v1);
+        total0 = Add(total0, v0);
+        total1 = Add(total1, v1);
+      }
+    }
+    total[0] = total0;
+    total[1] = total1;
+  } else if (p.nhwc) {
+    // Each pixel's blocks in turn: neighbouring lines (see PackNhwc).
+    for (int64_t i = 0; i < rows; ++i) {
+      const S* row = dy + ((n * p.dst_h + p0 + i) * Q) * C;
+      for (int64_t q = 0; q < Q; ++q) {
+        for (int k = 0; k < count; ++k) {
+          const S* from = row + q * C + blocks[k].c0;
+          const Vec<T> v =
+              blocks[k].channels == L
+                  ? LoadCvt(from)
+                  : LoadCvtN(from, static_cast<int>(blocks[k].channels));
+          StoreU(at(k, i, q), v);
+          total[k] = Add(total[k], v);
+        }
       }
     }
   } else {
     const int64_t plane = p.dst_h * Q;
-    PixelCursor<T> to(o, pitch.o_row, pitch.o_col, Q);
-    ForEachPixelOfPlanes<T>(dy + (n * C + c0) * plane, plane, cn, p0 * Q,
-                            (p0 + rows) * Q, [&](const Vec<T>* v, int count) {
-                              for (int k = 0; k < count; ++k)
-                                total = Add(total, v[k]);
-                              StorePixels(&to, v, count);
+    PixelCursor<T> to(o, pitch[0].o_row, pitch[0].o_col, Q);
+    Vec<T> sum = total[0];
+    ForEachPixelOfPlanes<T>(dy + (n * C + blocks[0].c0) * plane, plane,
+                            blocks[0].channels, p0 * Q, (p0 + rows) * Q,
+                            [&](const Vec<T>* v, int pixels) {
+                              for (int j = 0; j < pixels; ++j)
+                                sum = Add(sum, v[j]);
+                              StorePixels(&to, v, pixels);
                             });
+    total[0] = sum;
   }
-  StoreU(bias_sum, total);
   const Vec<T> zero = Set1(T(0));
-  if (column) {
-    for (int64_t i = rows; i < p.o_rows; ++i) {
-      for (int64_t q = 0; q < Q; ++q) StoreU(at(i, q), zero);
-    }
-  } else {
-    for (int64_t i = 0; i < rows; ++i) {
-      for (int64_t q = Q; q < p.o_cols; ++q) StoreU(at(i, q), zero);
+  for (int k = 0; k < count; ++k) {
+    StoreU(bias_sum[k], total[k]);
+    if (column[k]) {
+      for (int64_t i = rows; i < p.o_rows; ++i) {
+        for (int64_t q = 0; q < Q; ++q) StoreU(at(k, i, q), zero);
+      }
+    } else {
+      for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t q = Q; q < p.o_cols; ++q) StoreU(at(k, i, q), zero);
+      }
     }
   }
 }
@@ -984,6 +1029,8 @@ void ConvItems(const OrientedBlockedPlan& p, WorkQueue* items, char* bytes) {
   }
 }
 
+// Weight gradient: an item's blocks are staged and packed together, image
+// by image and band by band, each block summing its own products.
 template <typename S, typename T>
 void GradientItems(const OrientedBlockedPlan& p, WorkQueue* items,
                    char* bytes) {
@@ -992,23 +1039,23 @@ void GradientItems(const OrientedBlockedPlan& p, WorkQueue* items,
   const S* dy = static_cast<const S*>(p.dy);
   T* o = reinterpret_cast<T*>(bytes + p.scratch_o);
   const int64_t slots = p.max_taps + 1;  // the taps, then the bias
-  GradientSums<T> sums{
-      reinterpret_cast<T*>(bytes + p.scratch_sums),
-      reinterpret_cast<double*>(bytes + p.scratch_sums + slots * L * sizeof(T)),
-      slots, 0};
   WorkCursor cursor(items);
   for (int64_t item = cursor.Next(); item >= 0; item = cursor.Next()) {
     const int64_t part = item % p.batch_parts;
-    const int64_t b = item / p.batch_parts;
-    const OrientedBlock& block = p.blocks[b];
-    const OrientedBlockGeometry& g = p.geometries[block.geometry];
-    const bool column = g.column_tiles;
-    const Pitches pitch = PitchesOf(p, column);
-    const T* x = XOf<T>(p, bytes, 0, column);
-    Zero(sums.fast, slots * L);
-    for (int64_t i = 0; i < slots * L; ++i) sums.folded[i] = 0.0;
-    sums.terms = 0;
-    T* bias_sum = sums.fast + p.max_taps * L;
+    const int64_t first = item / p.batch_parts * p.blocks_per_item;
+    const int64_t last = Min64(p.num_blocks, first + p.blocks_per_item);
+    const int count = static_cast<int>(last - first);
+    GradientSums<T> sums[kMaxBlocksPerItem];
+    T* bias_sum[kMaxBlocksPerItem];
+    for (int k = 0; k < count; ++k) {
+      char* at = bytes + p.scratch_sums + k * p.sums_block;
+      sums[k] = GradientSums<T>{
+          reinterpret_cast<T*>(at),
+          reinterpret_cast<double*>(at + slots * L * sizeof(T)), slots, 0};
+      Zero(sums[k].fast, slots * L);
+      for (int64_t i = 0; i < slots * L; ++i) sums[k].folded[i] = 0.0;
+      bias_sum[k] = sums[k].fast + p.max_taps * L;
+    }
     const int64_t n0 = part * p.batch_per_part;
     const int64_t n1 = Min64(p.batch, n0 + p.batch_per_part);
     for (int64_t n = n0; n < n1; ++n) {
@@ -1016,36 +1063,47 @@ void GradientItems(const OrientedBlockedPlan& p, WorkQueue* items,
         const int64_t p0 = band * p.band_rows;
         const int64_t rows = Min64(p.band_rows, p.dst_h - p0);
         // The bias sum takes rows * Q terms per lane.
-        sums.Count(rows * p.dst_w);
-        StageGradient(p, pitch, column, dy, n, block.c0, block.channels, p0,
-                      rows, o, bias_sum);
+        for (int k = 0; k < count; ++k) sums[k].Count(rows * p.dst_w);
+        StageGradient(p, dy, n, first, last, p0, rows, o, bias_sum);
         if (p.dweight_partial == nullptr) continue;
-        PackBand<S, T>(p, bytes, src, n, b, b + 1, p0);
-        switch (p.stride) {
-          case 1:
-            GradientTiles<T, 1>(p, pitch, column, rows, g, x, o, &sums);
-            break;
-          case 2:
-            GradientTiles<T, 2>(p, pitch, column, rows, g, x, o, &sums);
-            break;
-          default:
-            GradientTiles<T, 0>(p, pitch, column, rows, g, x, o, &sums);
-            break;
+        PackBand<S, T>(p, bytes, src, n, first, last, p0);
+        for (int k = 0; k < count; ++k) {
+          const OrientedBlockGeometry& g =
+              p.geometries[p.blocks[first + k].geometry];
+          const bool column = g.column_tiles;
+          const Pitches pitch = PitchesOf(p, column);
+          const T* x = XOf<T>(p, bytes, k, column);
+          const T* d = o + k * p.o_block;
+          switch (p.stride) {
+            case 1:
+              GradientTiles<T, 1>(p, pitch, column, rows, g, x, d, &sums[k]);
+              break;
+            case 2:
+              GradientTiles<T, 2>(p, pitch, column, rows, g, x, d, &sums[k]);
+              break;
+            default:
+              GradientTiles<T, 0>(p, pitch, column, rows, g, x, d, &sums[k]);
+              break;
+          }
         }
       }
     }
-    sums.Fold();
-    for (int64_t lane = 0; lane < block.channels; ++lane) {
-      const int64_t c = block.c0 + lane;
-      if (p.dweight_partial != nullptr) {
-        double* to = p.dweight_partial + part * p.total_taps + block.tap_base +
-                     lane * g.taps;
-        for (int64_t j = 0; j < g.taps; ++j)
-          to[g.tap_index[j]] = sums.folded[j * L + lane];
-      }
-      if (p.dbias_partial != nullptr) {
-        p.dbias_partial[part * p.channels + c] =
-            sums.folded[p.max_taps * L + lane];
+    for (int k = 0; k < count; ++k) {
+      const OrientedBlock& block = p.blocks[first + k];
+      const OrientedBlockGeometry& g = p.geometries[block.geometry];
+      sums[k].Fold();
+      for (int64_t lane = 0; lane < block.channels; ++lane) {
+        const int64_t c = block.c0 + lane;
+        if (p.dweight_partial != nullptr) {
+          double* to = p.dweight_partial + part * p.total_taps +
+                       block.tap_base + lane * g.taps;
+          for (int64_t j = 0; j < g.taps; ++j)
+            to[g.tap_index[j]] = sums[k].folded[j * L + lane];
+        }
+        if (p.dbias_partial != nullptr) {
+          p.dbias_partial[part * p.channels + c] =
+              sums[k].folded[p.max_taps * L + lane];
+        }
       }
     }
   }

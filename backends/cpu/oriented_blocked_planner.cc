@@ -251,20 +251,21 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
         (kBandBudgetBytes / row_bytes - p.pad_top - dh_max - 1) / s + 1;
     band = std::max<int64_t>(tile, fit / tile * tile);
   }
-  // The weight gradient spreads over blocks and parts of the batch; the
-  // others over blocks, images and bands.
+  // Channels-last items take two blocks: each pixel's lines of the two are
+  // neighbours, read (PackNhwc, StageGradient) and written (NhwcStorer) in
+  // turn.
+  const int64_t blocks_per_item =
+      r.nhwc && num_blocks > 1 ? kMaxBlocksPerItem : 1;
+  const int64_t groups = CeilDiv(num_blocks, blocks_per_item);
+  // The weight gradient spreads over groups of blocks and parts of the batch;
+  // the others over groups, images and bands.
   int64_t parts = 1;
   if (weight_gradient) {
-    parts = std::min(r.batch, CeilDiv(kMinItems, num_blocks));
+    parts = std::min(r.batch, CeilDiv(kMinItems, groups));
     p.batch_per_part = CeilDiv(r.batch, parts);
     parts = CeilDiv(r.batch, p.batch_per_part);
     p.batch_parts = parts;
   }
-  // Channels-last items take two blocks: each pixel's lines of the two are
-  // neighbours, read (PackNhwc) and written (NhwcStorer) in turn.
-  const int64_t blocks_per_item =
-      r.nhwc && !weight_gradient && num_blocks > 1 ? kMaxBlocksPerItem : 1;
-  const int64_t groups = CeilDiv(num_blocks, blocks_per_item);
   const int64_t per_band = r.batch * groups;
   if (!weight_gradient && per_band * CeilDiv(r.dst_h, band) < kMinItems) {
     const int64_t bands = CeilDiv(kMinItems, per_band);
@@ -350,8 +351,9 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
       !r.nhwc && p.defer_store &&
       x_bytes + 2 * o_set_bytes + next_lines_bytes <= kPrefetchBudgetBytes;
   p.scratch_sums = p.scratch_o_next + o_set_bytes;
+  p.sums_block = RoundUp((p.max_taps + 1) * lanes * (elem + 8), 64);
   const int64_t sum_bytes =
-      weight_gradient ? (p.max_taps + 1) * lanes * (elem + 8) : 0;
+      weight_gradient ? blocks_per_item * p.sums_block : 0;
   p.scratch_bytes = p.scratch_sums + RoundUp(sum_bytes, 64);
   if (p.scratch_bytes > kMaxScratchBytes) return false;
 
@@ -401,7 +403,7 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
     st->dbias_partial_.assign(r.want_dbias ? parts * C : 0, 0.0);
     p.dweight_partial = r.want_dweight ? st->dweight_partial_.data() : nullptr;
     p.dbias_partial = r.want_dbias ? st->dbias_partial_.data() : nullptr;
-    p.num_items = num_blocks * parts;
+    p.num_items = groups * parts;
   }
   return true;
 }
