@@ -59,6 +59,7 @@ def main():
             parser.error("--{} must be at least 1".format(name))
     if args.min_time <= 0:
         parser.error("--min-time must be positive")
+    torch_compare.keep_freed_memory()
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
 
