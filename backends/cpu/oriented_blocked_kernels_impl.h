@@ -928,6 +928,14 @@ LinePrefetcher PrefetcherFor(const OrientedBlockedPlan& p, const S* src,
   return ahead;
 }
 
+// The tiles of a band of `rows` output rows (see ForEachTile).
+inline int64_t TilesOf(const OrientedBlockedPlan& p, bool column,
+                       int64_t rows) {
+  const int64_t along = column ? rows : p.dst_w;
+  const int64_t across = column ? p.dst_w : rows;
+  return (along + kTile - 1) / kTile * across;
+}
+
 // Forward and stride-1 input gradient, storing through Storer (NchwStorer or
 // NhwcStorer). An item's blocks are packed and computed one after the other
 // into their O's, then stored together. With defer_store, an item's outputs
@@ -963,9 +971,8 @@ void ConvItemsStoringWith(const OrientedBlockedPlan& p, WorkQueue* items,
     // The previous item's stores are spread over all of this item's tiles.
     int64_t tiles_left = 0;
     for (int64_t b = first_block; b < last_block; ++b) {
-      const bool column = p.geometries[p.blocks[b].geometry].column_tiles;
-      tiles_left += ((column ? rows : p.dst_w) + kTile - 1) / kTile *
-                    (column ? p.dst_w : rows);
+      tiles_left +=
+          TilesOf(p, p.geometries[p.blocks[b].geometry].column_tiles, rows);
     }
     const int64_t store_per_tile =
         (pending.GroupsLeft() + tiles_left - 1) / tiles_left;
@@ -979,8 +986,7 @@ void ConvItemsStoringWith(const OrientedBlockedPlan& p, WorkQueue* items,
       T* ob = o + (b - first_block) * p.o_block;
       const T* weights = static_cast<const T*>(block.weights);
       const T* bias = static_cast<const T*>(block.bias);
-      const int64_t tiles = ((column ? rows : p.dst_w) + kTile - 1) / kTile *
-                            (column ? p.dst_w : rows);
+      const int64_t tiles = TilesOf(p, column, rows);
       LinePrefetcher ahead = next >= 0 && p.prefetch_next
                                  ? PrefetcherFor(p, src, next, tiles)
                                  : LinePrefetcher{};
