@@ -119,10 +119,10 @@ struct OrientedBlockedPlan {
   // stores where the planner found them to pay (stream_output).
   bool defer_store;
   bool stream_output;
-  // Channels-first forward and input gradient: the next item's source lines
-  // are prefetched into L2 during an item's tiles (where they fit there
-  // beside the item's own buffers).
-  bool prefetch_next;
+  // Channels-first forward and input gradient: the next item's X is packed
+  // during an item's tiles, items alternating between two X slots (x_block
+  // bytes apart).
+  bool pack_ahead;
   // Byte offsets in a work item's scratch of the kernels' headers, of X for
   // row tiles and for column tiles (each only as large as some geometry
   // needs; the item's next block's two X follow x_block bytes further), of O

@@ -397,19 +397,46 @@ inline __attribute__((always_inline)) void ForEachPixelOfPlanes(
 
 // NCHW: source rows [h_lo, h_hi) of channels [c0, c0 + cn) of image n into X
 // rows from u_lo (read as one flat range of each plane, so narrow rows still
-// fill whole blocks).
-template <typename S, typename T>
-void PackNchw(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
-              int64_t n, int64_t c0, int64_t cn, int64_t h_lo, int64_t h_hi,
-              int64_t u_lo, T* x) {
-  constexpr int L = Vec<T>::kLanes;
-  const int64_t W = p.src_w, plane = p.src_h * W;
-  PixelCursor<T> to(x + (u_lo * pitch.x_row + p.pad_left * pitch.x_col) * L,
-                    pitch.x_row, pitch.x_col, W);
-  ForEachPixelOfPlanes<T>(
-      src + (n * p.channels + c0) * plane, plane, cn, h_lo * W, h_hi * W,
-      [&](const Vec<T>* v, int count) { StorePixels(&to, v, count); });
-}
+// fill whole blocks). Either all at once (Finish right after the constructor)
+// or a few pixel groups at a time from Step between the previous item's tiles
+// (pack_ahead), like NchwStorer.
+template <typename T, typename S>
+class NchwPacker {
+ public:
+  static constexpr int L = Vec<T>::kLanes;
+
+  NchwPacker() = default;
+  NchwPacker(const OrientedBlockedPlan& p, const Pitches& pitch, const S* src,
+             int64_t n, int64_t c0, int64_t cn, int64_t h_lo, int64_t h_hi,
+             int64_t u_lo, T* x)
+      : first_(src + (n * p.channels + c0) * p.src_h * p.src_w),
+        plane_(p.src_h * p.src_w),
+        m_(h_lo * p.src_w),
+        end_(h_hi * p.src_w),
+        cn_(cn),
+        to_(x + (u_lo * pitch.x_row + p.pad_left * pitch.x_col) * L,
+            pitch.x_row, pitch.x_col, p.src_w) {}
+
+  // Pixel groups of L still to pack (whole ones, of full blocks).
+  int64_t GroupsLeft() const { return cn_ == L ? (end_ - m_) / L : 0; }
+
+  // Up to `groups` whole groups of L pixels.
+  void Step(int64_t groups) { PackUpTo(m_ + Min64(groups, GroupsLeft()) * L); }
+
+  void Finish() { PackUpTo(end_); }
+
+ private:
+  void PackUpTo(int64_t stop) {
+    ForEachPixelOfPlanes<T>(
+        first_, plane_, cn_, m_, stop,
+        [&](const Vec<T>* v, int count) { StorePixels(&to_, v, count); });
+    m_ = stop;
+  }
+
+  const S* first_ = nullptr;
+  int64_t plane_ = 0, m_ = 0, end_ = 0, cn_ = 0;
+  PixelCursor<T> to_{nullptr, 0, 0, 1};
+};
 
 // NHWC: the same rows, each pixel's channels of `count` blocks copied, the
 // blocks' lines of one pixel in turn: neighbouring lines, of which the second
@@ -850,10 +877,13 @@ T* XOf(const OrientedBlockedPlan& p, char* scratch, int64_t k, bool column) {
 }
 
 // X rows of blocks [first, last) (channels-first: one block), image n, for
-// the band starting at output row p0, each into XOf(k) for its layout.
+// the band starting at output row p0, each into XOf(slot + k) for its
+// layout: their rows readied, channels-last ones packed, channels-first ones
+// through the packer returned (Finish packs them all at once).
 template <typename S, typename T>
-void PackBand(const OrientedBlockedPlan& p, char* scratch, const S* src,
-              int64_t n, int64_t first, int64_t last, int64_t p0) {
+NchwPacker<T, S> StartPackBand(const OrientedBlockedPlan& p, char* scratch,
+                               const S* src, int64_t n, int64_t first,
+                               int64_t last, int64_t p0, int64_t slot) {
   ScratchHeader* header = reinterpret_cast<ScratchHeader*>(scratch);
   // X row u holds source row first_row + u.
   const int64_t first_row = p.stride * p0 - p.pad_top;
@@ -867,65 +897,39 @@ void PackBand(const OrientedBlockedPlan& p, char* scratch, const S* src,
   for (int k = 0; k < count; ++k) {
     const bool column = p.geometries[p.blocks[first + k].geometry].column_tiles;
     pitch[k] = PitchesOf(p, column);
-    x[k] = XOf<T>(p, scratch, k, column);
-    PrepareRows(p, pitch[k], header, 2 * k + (column ? 1 : 0), x[k], u_lo,
-                u_hi);
+    x[k] = XOf<T>(p, scratch, slot + k, column);
+    PrepareRows(p, pitch[k], header, 2 * (slot + k) + (column ? 1 : 0), x[k],
+                u_lo, u_hi);
   }
-  if (h_lo >= h_hi) return;
+  if (h_lo >= h_hi) return {};
   if (p.nhwc) {
     PackNhwc(p, pitch, p.blocks + first, count, src, n, h_lo, h_hi, u_lo, x);
-  } else {
-    const OrientedBlock& block = p.blocks[first];
-    PackNchw(p, pitch[0], src, n, block.c0, block.channels, h_lo, h_hi, u_lo,
-             x[0]);
+    return {};
   }
+  const OrientedBlock& block = p.blocks[first];
+  return NchwPacker<T, S>(p, pitch[0], src, n, block.c0, block.channels, h_lo,
+                          h_hi, u_lo, x[0]);
 }
 
-// The source lines the next work item will pack, handed out a few at a time
-// between tiles: spread over the arithmetic, their misses overlap it, where a
-// burst of them would stall the core until they arrive.
-struct LinePrefetcher {
-  const char* plane = nullptr;  // the current plane's first line
-  int64_t plane_bytes = 0, plane_pitch = 0;
-  int64_t planes_left = 0, offset = 0;
-  int64_t per_call = 0;
-  void Step() {
-    for (int64_t k = 0; k < per_call && planes_left > 0; ++k) {
-      PrefetchL2(plane + offset);
-      offset += 64;
-      if (offset >= plane_bytes) {
-        offset = 0;
-        plane += plane_pitch;
-        --planes_left;
-      }
-    }
-  }
-};
+template <typename S, typename T>
+void PackBand(const OrientedBlockedPlan& p, char* scratch, const S* src,
+              int64_t n, int64_t first, int64_t last, int64_t p0) {
+  StartPackBand<S, T>(p, scratch, src, n, first, last, p0, 0).Finish();
+}
 
-// Prefetches for item `next` of ConvItems, spread over `tiles` tiles
-// (channels-first only, where the plan says so; its items hold one block
-// each, which the item's decomposition here assumes).
-template <typename S>
-LinePrefetcher PrefetcherFor(const OrientedBlockedPlan& p, const S* src,
-                             int64_t next, int64_t tiles) {
-  LinePrefetcher ahead;
-  if (next >= p.num_items || p.nhwc) return ahead;
-  const int64_t band = next % p.num_bands;
-  const int64_t n = next / p.num_bands / p.num_blocks;
-  const OrientedBlock& block = p.blocks[(next / p.num_bands) % p.num_blocks];
-  const int64_t first_row = p.stride * band * p.band_rows - p.pad_top;
-  const int64_t h_lo = Max64(0, first_row);
-  const int64_t h_hi = Min64(p.src_h, first_row + p.x_rows);
-  if (h_lo >= h_hi) return ahead;
-  const int64_t plane = p.src_h * p.src_w;
-  ahead.plane = reinterpret_cast<const char*>(
-      src + (n * p.channels + block.c0) * plane + h_lo * p.src_w);
-  ahead.plane_bytes = (h_hi - h_lo) * p.src_w * int64_t{sizeof(S)};
-  ahead.plane_pitch = plane * int64_t{sizeof(S)};
-  ahead.planes_left = block.channels;
-  const int64_t lines = block.channels * ((ahead.plane_bytes + 63) / 64);
-  ahead.per_call = (lines + tiles - 1) / tiles;
-  return ahead;
+// The image, blocks and output rows of a forward or input-gradient item.
+struct ItemSpan {
+  int64_t n, first_block, last_block, p0, rows;
+};
+inline ItemSpan SpanOf(const OrientedBlockedPlan& p, int64_t item) {
+  const int64_t groups =
+      (p.num_blocks + p.blocks_per_item - 1) / p.blocks_per_item;
+  const int64_t band = item % p.num_bands;
+  const int64_t first_block = (item / p.num_bands) % groups * p.blocks_per_item;
+  const int64_t p0 = band * p.band_rows;
+  return ItemSpan{item / p.num_bands / groups, first_block,
+                  Min64(p.num_blocks, first_block + p.blocks_per_item), p0,
+                  Min64(p.band_rows, p.dst_h - p0)};
 }
 
 // The tiles of a band of `rows` output rows (see ForEachTile).
@@ -940,9 +944,9 @@ inline int64_t TilesOf(const OrientedBlockedPlan& p, bool column,
 // NhwcStorer). An item's blocks are packed and computed one after the other
 // into their O's, then stored together. With defer_store, an item's outputs
 // are stored during the next item's tiles (O is double-buffered), and with
-// prefetch_next the next item's source lines are prefetched during the
-// current one's: memory traffic and arithmetic overlap instead of taking
-// turns.
+// pack_ahead the next item's X is packed during the current one's (X is
+// double-buffered too): memory traffic and arithmetic overlap instead of
+// taking turns, a pixel group of each between consecutive tiles.
 template <typename S, typename T, typename Storer>
 void ConvItemsStoringWith(const OrientedBlockedPlan& p, WorkQueue* items,
                           char* bytes) {
@@ -951,22 +955,19 @@ void ConvItemsStoringWith(const OrientedBlockedPlan& p, WorkQueue* items,
   T* o_sets[2] = {reinterpret_cast<T*>(bytes + p.scratch_o),
                   reinterpret_cast<T*>(bytes + p.scratch_o_next)};
   int which = 0;
-  const int64_t groups =
-      (p.num_blocks + p.blocks_per_item - 1) / p.blocks_per_item;
   Storer pending;  // the previous item's outputs, still to store
-  // The next item is taken before this one runs, so that its source lines
-  // can be prefetched during this one's tiles.
+  // With pack_ahead, items alternate between two X slots; the next item is
+  // taken before this one runs, so that its X can be packed during this
+  // one's tiles.
+  int64_t slot = 0;
+  NchwPacker<T, S> ahead_pack;
+  bool packed_ahead = false;
   WorkCursor cursor(items);
   for (int64_t item = cursor.Next(), next; item >= 0; item = next) {
     next = cursor.Next();
-    const int64_t band = item % p.num_bands;
-    const int64_t first_block =
-        (item / p.num_bands) % groups * p.blocks_per_item;
-    const int64_t last_block =
-        Min64(p.num_blocks, first_block + p.blocks_per_item);
-    const int64_t n = item / p.num_bands / groups;
-    const int64_t p0 = band * p.band_rows;
-    const int64_t rows = Min64(p.band_rows, p.dst_h - p0);
+    const ItemSpan span = SpanOf(p, item);
+    const int64_t first_block = span.first_block, last_block = span.last_block;
+    const int64_t n = span.n, p0 = span.p0, rows = span.rows;
     T* o = o_sets[which];
     // The previous item's stores are spread over all of this item's tiles.
     int64_t tiles_left = 0;
@@ -976,22 +977,31 @@ void ConvItemsStoringWith(const OrientedBlockedPlan& p, WorkQueue* items,
     }
     const int64_t store_per_tile =
         (pending.GroupsLeft() + tiles_left - 1) / tiles_left;
-    PackBand<S, T>(p, bytes, src, n, first_block, last_block, p0);
+    if (packed_ahead) {
+      ahead_pack.Finish();
+    } else {
+      StartPackBand<S, T>(p, bytes, src, n, first_block, last_block, p0, slot)
+          .Finish();
+    }
+    packed_ahead = p.pack_ahead && next >= 0;
+    int64_t pack_per_tile = 0;
+    if (packed_ahead) {
+      const ItemSpan to = SpanOf(p, next);
+      ahead_pack = StartPackBand<S, T>(p, bytes, src, to.n, to.first_block,
+                                       to.last_block, to.p0, slot ^ 1);
+      pack_per_tile = (ahead_pack.GroupsLeft() + tiles_left - 1) / tiles_left;
+    }
     for (int64_t b = first_block; b < last_block; ++b) {
       const OrientedBlock& block = p.blocks[b];
       const OrientedBlockGeometry& g = p.geometries[block.geometry];
       const bool column = g.column_tiles;
       const Pitches pitch = PitchesOf(p, column);
-      const T* x = XOf<T>(p, bytes, b - first_block, column);
+      const T* x = XOf<T>(p, bytes, slot + b - first_block, column);
       T* ob = o + (b - first_block) * p.o_block;
       const T* weights = static_cast<const T*>(block.weights);
       const T* bias = static_cast<const T*>(block.bias);
-      const int64_t tiles = TilesOf(p, column, rows);
-      LinePrefetcher ahead = next >= 0 && p.prefetch_next
-                                 ? PrefetcherFor(p, src, next, tiles)
-                                 : LinePrefetcher{};
       auto between = [&] {
-        ahead.Step();
+        ahead_pack.Step(pack_per_tile);
         pending.Step(store_per_tile);
       };
       if (g.diagonal != 0) {
@@ -1021,6 +1031,7 @@ void ConvItemsStoringWith(const OrientedBlockedPlan& p, WorkQueue* items,
     } else {
       stored.Finish();
     }
+    if (p.pack_ahead) slot ^= 1;
   }
   pending.Finish();
   if (p.stream_output) StreamFence();

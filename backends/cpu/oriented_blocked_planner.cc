@@ -29,12 +29,12 @@ constexpr int64_t kShortStreamPlaneBytes = 4096;
 // writing it. Non-temporal stores measured 1.2-1.8x faster from 1 MiB of
 // output up (during development; below that, ordinary stores were faster).
 constexpr int64_t kStreamNhwcOutputBytes = int64_t{1} << 20;
-// Channels-first: the next item's source lines are prefetched into L2 during
-// an item's tiles only when they fit there beside the item's own X and O
-// buffers in this many bytes. Measured on the forward, N C512 K31, in one
-// process with and without: 1-2% faster with at 14² and 28² (0.4 MB of
-// buffers and lines at 28²), 5-6% slower at 56² (1.07 MB: they evicted X).
-constexpr int64_t kPrefetchBudgetBytes = int64_t{3} << 18;
+// Channels-first forward and input gradient: the next item's X is packed
+// during an item's tiles when both X slots and both O sets fit in this many
+// bytes of L2 beside the lines in flight. Measured on the forward, N C512
+// K31, the models' angles, in one process with and without: 3-6% faster at
+// 56² (1.37 MB), 6-9% at 28² and 14²; 2% slower at 112² (3.3 MB).
+constexpr int64_t kPackAheadBudgetBytes = int64_t{3} << 19;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t RoundUp(int64_t a, int64_t m) { return CeilDiv(a, m) * m; }
@@ -322,16 +322,21 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   }
 
   const int64_t x_bytes = RoundUp(p.x_rows * row_bytes, 64);
+  const int64_t o_bytes = RoundUp(p.o_rows * p.o_cols * lanes * elem, 64);
+  const int64_t o_set_bytes = blocks_per_item * o_bytes;
+  p.defer_store = !weight_gradient;
+  p.pack_ahead = !r.nhwc && !weight_gradient &&
+                 2 * x_bytes + 2 * o_set_bytes <= kPackAheadBudgetBytes;
+  const int64_t x_slots = p.pack_ahead ? 2 : blocks_per_item;
   p.scratch_x_rows = kOrientedBlockedHeaderBytes;
   p.scratch_x_columns = p.scratch_x_rows + (any_rows ? x_bytes : 0);
   p.x_block =
       p.scratch_x_columns + (any_columns ? x_bytes : 0) - p.scratch_x_rows;
-  p.scratch_o = p.scratch_x_rows + blocks_per_item * p.x_block;
-  const int64_t o_bytes = RoundUp(p.o_rows * p.o_cols * lanes * elem, 64);
+  p.scratch_o = p.scratch_x_rows + x_slots * p.x_block;
+  p.scratch_o_next = p.scratch_o + (p.defer_store ? o_set_bytes : 0);
   const int64_t storage_bytes = r.storage == OrientedStorage::kBF16 ? 2 : elem;
   const int64_t plane_bytes = r.dst_h * r.dst_w * storage_bytes;
   const int64_t out_bytes = r.batch * C * plane_bytes;
-  p.defer_store = !weight_gradient;
   if (weight_gradient) {
     p.stream_output = false;
   } else if (r.nhwc) {
@@ -342,14 +347,6 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
   }
   p.blocks_per_item = blocks_per_item;
   p.o_block = o_bytes / elem;
-  const int64_t o_set_bytes = blocks_per_item * o_bytes;
-  p.scratch_o_next = p.scratch_o + (p.defer_store ? o_set_bytes : 0);
-  const int64_t next_lines_bytes = std::min(lanes, C) *
-                                   std::min(r.src_h, p.x_rows) * r.src_w *
-                                   storage_bytes;
-  p.prefetch_next =
-      !r.nhwc && p.defer_store &&
-      x_bytes + 2 * o_set_bytes + next_lines_bytes <= kPrefetchBudgetBytes;
   p.scratch_sums = p.scratch_o_next + o_set_bytes;
   p.sums_block = RoundUp((p.max_taps + 1) * lanes * (elem + 8), 64);
   const int64_t sum_bytes =
