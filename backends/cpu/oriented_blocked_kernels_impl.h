@@ -327,13 +327,22 @@ struct PixelCursor {
     }
   }
   // Whether the next n pixels reach at most into the next row: then pixel k
-  // of them is at Ahead(k), and Skip(n) steps over them. Straight-line code
+  // of them is at Ahead()(k), and Skip(n) steps over them. Straight-line code
   // over such runs keeps a transposed block in registers, where a branch per
   // pixel made the compiler keep it in memory; a group that crosses a row's
   // end (one in seven on 56-pixel rows) takes the same path.
   bool ReachesAtMostNextRow(int64_t n) const { return n <= width; }
-  T* Ahead(int64_t k) const {
-    return pixel + k * next + (j + k >= width ? next_row - width * next : 0);
+  // Copies of the fields, which the compiler cannot keep in registers across
+  // stores through T* (they might alias the cursor).
+  struct Run {
+    T* first;
+    int64_t next, left, wrap;
+    T* operator()(int64_t k) const {
+      return first + k * next + (k >= left ? wrap : 0);
+    }
+  };
+  Run Ahead() const {
+    return {pixel, next, width - j, next_row - width * next};
   }
   void Skip(int64_t n) {
     j += n;
@@ -355,8 +364,9 @@ inline __attribute__((always_inline)) void StorePixels(PixelCursor<T>* to,
                                                        int count) {
   constexpr int L = Vec<T>::kLanes;
   if (count == L && to->ReachesAtMostNextRow(L)) {
+    const typename PixelCursor<T>::Run at = to->Ahead();
 #pragma GCC unroll 16
-    for (int k = 0; k < L; ++k) StoreU(to->Ahead(k), v[k]);
+    for (int k = 0; k < L; ++k) StoreU(at(k), v[k]);
     to->Skip(L);
     return;
   }
@@ -544,8 +554,9 @@ class NchwStorer {
       // Fixed trip counts, so that the block stays in registers.
       Vec<T> v[L];
       if (from_.ReachesAtMostNextRow(L)) {
+        const typename PixelCursor<const T>::Run at = from_.Ahead();
 #pragma GCC unroll 16
-        for (int k = 0; k < L; ++k) v[k] = LoadU(from_.Ahead(k));
+        for (int k = 0; k < L; ++k) v[k] = LoadU(at(k));
         from_.Skip(L);
       } else {
         for (int k = 0; k < L; ++k) {
