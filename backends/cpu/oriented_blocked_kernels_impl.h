@@ -242,7 +242,8 @@ void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
 struct ScratchHeader {
   int64_t x_rows, x_cols, pad_left, src_w, lanes, elem_bytes;
   int64_t x_rows_offset, x_columns_offset, x_block, o_offset;
-  // Per X region: 2 * (block in the item) + (0: row-major, 1: column-major).
+  // Per X region: 2 * (X slot: the block in the item, or with pack_ahead the
+  // item's slot) + (0: row-major, 1: column-major).
   int64_t data_lo[2 * kMaxBlocksPerItem], data_hi[2 * kMaxBlocksPerItem];
 };
 static_assert(sizeof(ScratchHeader) <= kOrientedBlockedHeaderBytes,
@@ -334,14 +335,14 @@ struct PixelCursor {
   bool ReachesAtMostNextRow(int64_t n) const { return n <= width; }
   // Copies of the fields, which the compiler cannot keep in registers across
   // stores through T* (they might alias the cursor).
-  struct Run {
+  struct Upcoming {
     T* first;
     int64_t next, left, wrap;
     T* operator()(int64_t k) const {
       return first + k * next + (k >= left ? wrap : 0);
     }
   };
-  Run Ahead() const {
+  Upcoming Ahead() const {
     return {pixel, next, width - j, next_row - width * next};
   }
   void Skip(int64_t n) {
@@ -364,7 +365,7 @@ inline __attribute__((always_inline)) void StorePixels(PixelCursor<T>* to,
                                                        int count) {
   constexpr int L = Vec<T>::kLanes;
   if (count == L && to->ReachesAtMostNextRow(L)) {
-    const typename PixelCursor<T>::Run at = to->Ahead();
+    const typename PixelCursor<T>::Upcoming at = to->Ahead();
 #pragma GCC unroll 16
     for (int k = 0; k < L; ++k) StoreU(at(k), v[k]);
     to->Skip(L);
@@ -554,7 +555,7 @@ class NchwStorer {
       // Fixed trip counts, so that the block stays in registers.
       Vec<T> v[L];
       if (from_.ReachesAtMostNextRow(L)) {
-        const typename PixelCursor<const T>::Run at = from_.Ahead();
+        const typename PixelCursor<const T>::Upcoming at = from_.Ahead();
 #pragma GCC unroll 16
         for (int k = 0; k < L; ++k) v[k] = LoadU(at(k));
         from_.Skip(L);

@@ -32,7 +32,7 @@ constexpr int64_t kStreamNhwcOutputBytes = int64_t{1} << 20;
 // Channels-first forward and input gradient: the next item's X is packed
 // during an item's tiles when both X slots and both O sets fit in this many
 // bytes of L2 beside the lines in flight. Measured on the forward, N C512
-// K31, the models' angles, in one process with and without: 3-6% faster at
+// K31, the models' angles, in one process with and without: 2-6% faster at
 // 56² (1.37 MB), 6-9% at 28² and 14²; 2% slower at 112² (3.3 MB).
 constexpr int64_t kPackAheadBudgetBytes = int64_t{3} << 19;
 
