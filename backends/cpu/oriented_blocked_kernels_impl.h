@@ -353,6 +353,20 @@ struct PixelCursor {
     }
     pixel = row_start + j * next;
   }
+  // The addresses of the next n pixels, whichever rows they are on (planes
+  // narrower than a group of pixels), stepping over them. Called on a local
+  // copy of the cursor, which the group's stores cannot alias, before them:
+  // the group's vectors then stay in registers. Pixel by pixel, a branch
+  // between the stores had made GCC keep them on the stack (the N32 C512
+  // 14x14 and N128 7x7 K31 forwards took 10-12% longer).
+  template <int n>
+  void Take(T* (&at)[n]) {
+#pragma GCC unroll 16
+    for (int k = 0; k < n; ++k) {
+      at[k] = pixel;
+      Advance();
+    }
+  }
   T* row_start;
   T* pixel;
   int64_t next, next_row, width, j = 0;
@@ -369,6 +383,15 @@ inline __attribute__((always_inline)) void StorePixels(PixelCursor<T>* to,
 #pragma GCC unroll 16
     for (int k = 0; k < L; ++k) StoreU(at(k), v[k]);
     to->Skip(L);
+    return;
+  }
+  if (count == L) {
+    PixelCursor<T> cursor = *to;
+    T* at[L];
+    cursor.Take(at);
+    *to = cursor;
+#pragma GCC unroll 16
+    for (int k = 0; k < L; ++k) StoreU(at[k], v[k]);
     return;
   }
   for (int k = 0; k < count; ++k) {
@@ -560,10 +583,12 @@ class NchwStorer {
         for (int k = 0; k < L; ++k) v[k] = LoadU(at(k));
         from_.Skip(L);
       } else {
-        for (int k = 0; k < L; ++k) {
-          v[k] = LoadU(from_.pixel);
-          from_.Advance();
-        }
+        PixelCursor<const T> cursor = from_;
+        const T* at[L];
+        cursor.Take(at);
+        from_ = cursor;
+#pragma GCC unroll 16
+        for (int k = 0; k < L; ++k) v[k] = LoadU(at[k]);
       }
       Transpose(v);
       if (stream_) {
