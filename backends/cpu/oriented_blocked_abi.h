@@ -48,6 +48,10 @@ struct OrientedRun {
   int64_t offset;     // X elements from the tile's first output's base pixel
   int32_t length;     // 1 .. kernels' longest run
   int32_t first_tap;  // index of the run's first tap in the block's weights
+  // The run's source-pixel offset across the tile's line (dh for row tiles,
+  // dw for column tiles), the same for all its taps. A geometry's runs are in
+  // ascending order of it.
+  int32_t across;
 };
 
 struct OrientedBlockGeometry {

@@ -82,20 +82,37 @@ inline __attribute__((always_inline)) void WithRunLength(int length, F f) {
   f(std::integral_constant<int, M>{});
 }
 
-// out[r] = bias + sum over the geometry's taps, for the kTile outputs r (O
-// pixels r apart) whose X base pixels are `stride` pixels apart. The strides
+// The runs [begin, end) of a geometry that a tile's line reads inside the
+// source (the others read only X's zero border), or a diagonal tile's lines.
+struct RunRange {
+  int64_t begin, end;
+};
+// For a tile whose outputs read source line `line` (row for row tiles,
+// column for column tiles) at across offset 0, of a source `extent` lines
+// across. The runs are in ascending order of their across offsets.
+inline RunRange RunsInside(const OrientedBlockGeometry& g, int64_t line,
+                           int64_t extent) {
+  RunRange r{0, g.num_runs};
+  while (r.begin < r.end && line + g.runs[r.begin].across < 0) ++r.begin;
+  while (r.end > r.begin && line + g.runs[r.end - 1].across >= extent) --r.end;
+  return r;
+}
+
+// out[r] = bias + sum over the geometry's runs [runs.begin, runs.end), for
+// the kTile outputs r (O pixels r apart) whose X base pixels are `stride`
+// pixels apart. The strides
 // models use are compile-time constants (kStride > 0), so that the loads
 // address base + constant; kStride 0 reads the stride at run time.
 template <typename T, int kStride>
 void Tile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
-          const T* weights, const T* bias, T* out) {
+          RunRange runs, const T* weights, const T* bias, T* out) {
   constexpr int L = Vec<T>::kLanes;
   const int64_t step = (kStride > 0 ? kStride : stride) * L;
   Vec<T> acc[kTile];
   const Vec<T> init = bias != nullptr ? LoadU(bias) : Set1(T(0));
 #pragma GCC unroll 32
   for (int r = 0; r < kTile; ++r) acc[r] = init;
-  for (int64_t k = 0; k < g.num_runs; ++k) {
+  for (int64_t k = runs.begin; k < runs.end; ++k) {
     const OrientedRun& run = g.runs[k];
     const T* src = base + run.offset;
     const T* w = weights + int64_t{run.first_tap} * L;
@@ -113,9 +130,10 @@ void Tile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
 // reads the X line of row 0's tap j, one pixel to the side: the kTile / 2 + 1
 // vectors loaded there serve both, where a one-row tile loads kTile vectors
 // per tap for kTile multiply-adds (load-bound: 45° and 135° ran about 10%
-// slower than 0°).
+// slower than 0°). Only the lines [lines.begin, lines.end) of 0 .. taps
+// (line j: row 0's tap j, row 1's tap j - 1) are read.
 template <typename T, int kDirection>
-void DiagonalTile(const T* base, const OrientedBlockGeometry& g,
+void DiagonalTile(const T* base, const OrientedBlockGeometry& g, RunRange lines,
                   const T* weights, const T* bias, T* out, int64_t o_row) {
   constexpr int L = Vec<T>::kLanes;
   constexpr int kRow = kTile / 2;
@@ -126,34 +144,43 @@ void DiagonalTile(const T* base, const OrientedBlockGeometry& g,
   const Vec<T> init = bias != nullptr ? LoadU(bias) : Set1(T(0));
 #pragma GCC unroll 16
   for (int t = 0; t < kRow; ++t) acc0[t] = acc1[t] = init;
+  // Line j (0 .. taps) holds row 0's tap j and row 1's tap j - 1.
   const int64_t taps = g.taps;
   const int64_t step = g.runs[1].offset - g.runs[0].offset;
-  const T* line = base + g.runs[0].offset;
-  Vec<T> w_prev = LoadU(weights);
+  const T* const line0 = base + g.runs[0].offset;
+  if (lines.begin == 0 && lines.end > 0) {
+    const Vec<T> w = LoadU(weights);
 #pragma GCC unroll 16
-  for (int t = 0; t < kRow; ++t)
-    acc0[t] = MulAdd(w_prev, LoadU(line + t * L), acc0[t]);
-  for (int64_t j = 1; j < taps; ++j) {
-    line += step;
-    const Vec<T> w = LoadU(weights + j * L);
-    const T* first = line - kLead * L;
-#pragma GCC unroll 16
-    for (int i = 0; i <= kRow; ++i) {
-      Vec<T> v = LoadU(first + i * L);
-      KeepInRegister(v);
-      const int t0 = i - kLead;        // row 0's output using v
-      const int t1 = i - (1 - kLead);  // row 1's
-      if (t0 >= 0 && t0 < kRow) acc0[t0] = MulAdd(w, v, acc0[t0]);
-      if (t1 >= 0 && t1 < kRow) acc1[t1] = MulAdd(w_prev, v, acc1[t1]);
-    }
-    w_prev = w;
+    for (int t = 0; t < kRow; ++t)
+      acc0[t] = MulAdd(w, LoadU(line0 + t * L), acc0[t]);
   }
-  // Row 1's last tap, on the line below row 0's last.
-  line += step;
-  const T* last = line - kDirection * L;
+  const int64_t begin = lines.begin > 1 ? lines.begin : 1;
+  const int64_t end = lines.end < taps ? lines.end : taps;
+  if (begin < end) {
+    Vec<T> w_prev = LoadU(weights + (begin - 1) * L);
+    for (int64_t j = begin; j < end; ++j) {
+      const Vec<T> w = LoadU(weights + j * L);
+      const T* first = line0 + j * step - kLead * L;
 #pragma GCC unroll 16
-  for (int t = 0; t < kRow; ++t)
-    acc1[t] = MulAdd(w_prev, LoadU(last + t * L), acc1[t]);
+      for (int i = 0; i <= kRow; ++i) {
+        Vec<T> v = LoadU(first + i * L);
+        KeepInRegister(v);
+        const int t0 = i - kLead;        // row 0's output using v
+        const int t1 = i - (1 - kLead);  // row 1's
+        if (t0 >= 0 && t0 < kRow) acc0[t0] = MulAdd(w, v, acc0[t0]);
+        if (t1 >= 0 && t1 < kRow) acc1[t1] = MulAdd(w_prev, v, acc1[t1]);
+      }
+      w_prev = w;
+    }
+  }
+  if (lines.end > taps) {
+    // Row 1's last tap, on the line below row 0's last.
+    const Vec<T> w = LoadU(weights + (taps - 1) * L);
+    const T* last = line0 + taps * step - kDirection * L;
+#pragma GCC unroll 16
+    for (int t = 0; t < kRow; ++t)
+      acc1[t] = MulAdd(w, LoadU(last + t * L), acc1[t]);
+  }
 #pragma GCC unroll 16
   for (int t = 0; t < kRow; ++t) {
     StoreU(out + t * L, acc0[t]);
@@ -166,7 +193,7 @@ void DiagonalTile(const T* base, const OrientedBlockGeometry& g,
 // each. A last odd row's partner row lands in O's spare rows.
 template <typename T, typename Between>
 void DiagonalTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
-                   int64_t rows, const OrientedBlockGeometry& g,
+                   int64_t p0, int64_t rows, const OrientedBlockGeometry& g,
                    const T* weights, const T* bias, const T* x, T* o,
                    Between& between) {
   constexpr int L = Vec<T>::kLanes;
@@ -177,10 +204,14 @@ void DiagonalTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
     for (int64_t c = 0; c < rows; c += 2) {
       const T* base = x0 + (c * pitch.x_row + a0) * L;
       T* out = o + c * o_row + a0 * L;
+      // Line j of the tile reads source row p0 + c + dh_0 + j (stride 1):
+      // only those inside the source (the rest read X's zero rows).
+      const int64_t row0 = p0 + c + g.runs[0].across;
+      const RunRange lines{Max64(0, -row0), Min64(g.taps + 1, p.src_h - row0)};
       if (g.diagonal > 0) {
-        DiagonalTile<T, 1>(base, g, weights, bias, out, o_row);
+        DiagonalTile<T, 1>(base, g, lines, weights, bias, out, o_row);
       } else {
-        DiagonalTile<T, -1>(base, g, weights, bias, out, o_row);
+        DiagonalTile<T, -1>(base, g, lines, weights, bias, out, o_row);
       }
       between();
     }
@@ -210,24 +241,34 @@ inline __attribute__((always_inline)) void ForEachTile(
   if (along_lines_first) {
     for (int64_t c = 0; c < across; ++c) {
       for (int64_t a0 = 0; a0 < along; a0 += kTile)
-        visit(x0 + a0 * x_along + c * x_across, a0 * o_along + c * o_across);
+        visit(x0 + a0 * x_along + c * x_across, a0 * o_along + c * o_across, c);
     }
     return;
   }
   for (int64_t a0 = 0; a0 < along; a0 += kTile) {
     for (int64_t c = 0; c < across; ++c)
-      visit(x0 + a0 * x_along + c * x_across, a0 * o_along + c * o_across);
+      visit(x0 + a0 * x_along + c * x_across, a0 * o_along + c * o_across, c);
   }
 }
 
-// All tiles of a band into O, calling between() after each.
+// All tiles of the band of output rows [p0, p0 + rows) into O, calling
+// between() after each. Each tile runs only the runs whose source line lies
+// inside the source (near the edges of small planes many do not: at 14x14,
+// 19% of a 22.5° K=31 line's).
 template <typename T, int kStride, typename Between>
 void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
-           int64_t rows, const OrientedBlockGeometry& g, const T* weights,
-           const T* bias, const T* x, T* o, Between& between) {
+           int64_t p0, int64_t rows, const OrientedBlockGeometry& g,
+           const T* weights, const T* bias, const T* x, T* o,
+           Between& between) {
+  // Tile line c (an output row of the band, or an output column) reads
+  // source line stride * (first + c) + across of each run.
+  const int64_t first = column ? 0 : p0;
+  const int64_t extent = column ? p.src_w : p.src_h;
   ForEachTile(p, pitch, column, g.along_lines_first, rows, x,
-              [&](const T* base, int64_t at) {
-                Tile<T, kStride>(base, p.stride, g, weights, bias, o + at);
+              [&](const T* base, int64_t at, int64_t c) {
+                Tile<T, kStride>(base, p.stride, g,
+                                 RunsInside(g, p.stride * (first + c), extent),
+                                 weights, bias, o + at);
                 between();
               });
 }
@@ -808,10 +849,12 @@ void GradientTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
                    bool column, int64_t rows, const OrientedBlockGeometry& g,
                    const T* x, const T* dy, GradientSums<T>* sums) {
   // Always down the lines first: the sums' order stays that of every version.
-  ForEachTile(p, pitch, column, false, rows, x, [&](const T* base, int64_t at) {
-    sums->Count(kTile);
-    GradientTile<T, kStride>(base, p.stride, g, dy + at, sums->fast);
-  });
+  ForEachTile(p, pitch, column, false, rows, x,
+              [&](const T* base, int64_t at, int64_t) {
+                sums->Count(kTile);
+                GradientTile<T, kStride>(base, p.stride, g, dy + at,
+                                         sums->fast);
+              });
 }
 
 // dy rows [p0, p0 + rows) of image n of blocks [first, last) (channels-first:
@@ -1045,19 +1088,19 @@ void ConvItemsStoringWith(const OrientedBlockedPlan& p, WorkQueue* items,
         pending.Step(store_per_tile);
       };
       if (g.diagonal != 0) {
-        DiagonalTiles(p, pitch, rows, g, weights, bias, x, ob, between);
+        DiagonalTiles(p, pitch, p0, rows, g, weights, bias, x, ob, between);
       } else {
         switch (p.stride) {
           case 1:
-            Tiles<T, 1>(p, pitch, column, rows, g, weights, bias, x, ob,
+            Tiles<T, 1>(p, pitch, column, p0, rows, g, weights, bias, x, ob,
                         between);
             break;
           case 2:
-            Tiles<T, 2>(p, pitch, column, rows, g, weights, bias, x, ob,
+            Tiles<T, 2>(p, pitch, column, p0, rows, g, weights, bias, x, ob,
                         between);
             break;
           default:
-            Tiles<T, 0>(p, pitch, column, rows, g, weights, bias, x, ob,
+            Tiles<T, 0>(p, pitch, column, p0, rows, g, weights, bias, x, ob,
                         between);
             break;
         }

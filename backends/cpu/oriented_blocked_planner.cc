@@ -301,7 +301,8 @@ bool BuildOrientedBlockedPlan(const OrientedBlockedRequest& r,
       const Tap& t = taps[best.order[first]];
       st->runs_[a].push_back(
           OrientedRun{(t.dh * row_pitch + t.dw * col_pitch) * lanes, length,
-                      static_cast<int32_t>(first)});
+                      static_cast<int32_t>(first),
+                      static_cast<int32_t>(column_tiles ? t.dw : t.dh)});
     }
     OrientedBlockGeometry& g = geometries[a];
     g.column_tiles = column_tiles;
