@@ -802,16 +802,17 @@ inline __attribute__((always_inline)) void RunGradient(const T* src,
 }
 
 // sums[tap] += sum over the kTile outputs r of a tile of dy[r] * x at the
-// tap, dy staged like O (r * L apart).
+// tap, dy staged like O (r * L apart), for the taps of the runs [runs.begin,
+// runs.end) (the others' x is X's zero border).
 template <typename T, int kStride>
 void GradientTile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
-                  const T* dy, T* sums) {
+                  RunRange runs, const T* dy, T* sums) {
   constexpr int L = Vec<T>::kLanes;
   const int64_t step = (kStride > 0 ? kStride : stride) * L;
   Vec<T> d[kTile];
 #pragma GCC unroll 32
   for (int r = 0; r < kTile; ++r) d[r] = LoadU(dy + r * L);
-  for (int64_t k = 0; k < g.num_runs; ++k) {
+  for (int64_t k = runs.begin; k < runs.end; ++k) {
     const OrientedRun& run = g.runs[k];
     const T* src = base + run.offset;
     T* tap_sums = sums + int64_t{run.first_tap} * L;
@@ -846,14 +847,19 @@ struct GradientSums {
 
 template <typename T, int kStride>
 void GradientTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
-                   bool column, int64_t rows, const OrientedBlockGeometry& g,
-                   const T* x, const T* dy, GradientSums<T>* sums) {
+                   bool column, int64_t p0, int64_t rows,
+                   const OrientedBlockGeometry& g, const T* x, const T* dy,
+                   GradientSums<T>* sums) {
+  const int64_t first = column ? 0 : p0;  // as in Tiles
+  const int64_t extent = column ? p.src_w : p.src_h;
   // Always down the lines first: the sums' order stays that of every version.
   ForEachTile(p, pitch, column, false, rows, x,
-              [&](const T* base, int64_t at, int64_t) {
+              [&](const T* base, int64_t at, int64_t c) {
                 sums->Count(kTile);
-                GradientTile<T, kStride>(base, p.stride, g, dy + at,
-                                         sums->fast);
+                GradientTile<T, kStride>(
+                    base, p.stride, g,
+                    RunsInside(g, p.stride * (first + c), extent), dy + at,
+                    sums->fast);
               });
 }
 
@@ -1176,13 +1182,16 @@ void GradientItems(const OrientedBlockedPlan& p, WorkQueue* items,
           const T* d = o + k * p.o_block;
           switch (p.stride) {
             case 1:
-              GradientTiles<T, 1>(p, pitch, column, rows, g, x, d, &sums[k]);
+              GradientTiles<T, 1>(p, pitch, column, p0, rows, g, x, d,
+                                  &sums[k]);
               break;
             case 2:
-              GradientTiles<T, 2>(p, pitch, column, rows, g, x, d, &sums[k]);
+              GradientTiles<T, 2>(p, pitch, column, p0, rows, g, x, d,
+                                  &sums[k]);
               break;
             default:
-              GradientTiles<T, 0>(p, pitch, column, rows, g, x, d, &sums[k]);
+              GradientTiles<T, 0>(p, pitch, column, p0, rows, g, x, d,
+                                  &sums[k]);
               break;
           }
         }
