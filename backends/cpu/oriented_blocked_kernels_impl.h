@@ -50,10 +50,10 @@ inline __attribute__((always_inline)) void KeepInRegister(Vec<T>& v) {
   if constexpr (Vec<T>::kLanes > 1) __asm__("" : "+v"(v.v));
 }
 
-// acc[r] += sum_j w[j] * src[(r + j) * step] for the kTile outputs r of a
+// acc[r] += sum_j w[j] * src[(r + j) * step] for the kWidth outputs r of a
 // tile and the M taps j of one run: each loaded vector feeds up to M
 // accumulators.
-template <typename T, int M>
+template <typename T, int M, int kWidth>
 inline __attribute__((always_inline)) void RunTaps(const T* src, int64_t step,
                                                    const T* w, Vec<T>* acc) {
   constexpr int L = Vec<T>::kLanes;
@@ -61,13 +61,13 @@ inline __attribute__((always_inline)) void RunTaps(const T* src, int64_t step,
 #pragma GCC unroll 16
   for (int j = 0; j < M; ++j) wv[j] = LoadU(w + j * L);
 #pragma GCC unroll 32
-  for (int i = 0; i < kTile + M - 1; ++i) {
+  for (int i = 0; i < kWidth + M - 1; ++i) {
     Vec<T> v = LoadU(src + i * step);
     if constexpr (M > 1) KeepInRegister(v);
 #pragma GCC unroll 16
     for (int j = 0; j < M; ++j) {
       const int r = i - j;
-      if (r >= 0 && r < kTile) acc[r] = MulAdd(wv[j], v, acc[r]);
+      if (r >= 0 && r < kWidth) acc[r] = MulAdd(wv[j], v, acc[r]);
     }
   }
 }
@@ -99,30 +99,30 @@ inline RunRange RunsInside(const OrientedBlockGeometry& g, int64_t line,
 }
 
 // out[r] = bias + sum over the geometry's runs [runs.begin, runs.end), for
-// the kTile outputs r (O pixels r apart) whose X base pixels are `stride`
-// pixels apart. The strides
-// models use are compile-time constants (kStride > 0), so that the loads
-// address base + constant; kStride 0 reads the stride at run time.
-template <typename T, int kStride>
+// the kWidth outputs r (O pixels r apart) whose X base pixels are `stride`
+// pixels apart. The strides models use are compile-time constants (kStride >
+// 0), so that the loads address base + constant; kStride 0 reads the stride
+// at run time.
+template <typename T, int kStride, int kWidth = kTile>
 void Tile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
           RunRange runs, const T* weights, const T* bias, T* out) {
   constexpr int L = Vec<T>::kLanes;
   const int64_t step = (kStride > 0 ? kStride : stride) * L;
-  Vec<T> acc[kTile];
+  Vec<T> acc[kWidth];
   const Vec<T> init = bias != nullptr ? LoadU(bias) : Set1(T(0));
 #pragma GCC unroll 32
-  for (int r = 0; r < kTile; ++r) acc[r] = init;
+  for (int r = 0; r < kWidth; ++r) acc[r] = init;
   for (int64_t k = runs.begin; k < runs.end; ++k) {
     const OrientedRun& run = g.runs[k];
     const T* src = base + run.offset;
     const T* w = weights + int64_t{run.first_tap} * L;
     WithRunLength(
         run.length, [&](auto m) __attribute__((always_inline)) {
-          RunTaps<T, decltype(m)::value>(src, step, w, acc);
+          RunTaps<T, decltype(m)::value, kWidth>(src, step, w, acc);
         });
   }
 #pragma GCC unroll 32
-  for (int r = 0; r < kTile; ++r) StoreU(out + r * L, acc[r]);
+  for (int r = 0; r < kWidth; ++r) StoreU(out + r * L, acc[r]);
 }
 
 // Two rows of kTile / 2 outputs (O rows o_row elements apart) of a diagonal
@@ -218,6 +218,35 @@ void DiagonalTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
   }
 }
 
+// A band's `across` lines of `along` outputs (row tiles: along = columns,
+// across = rows; column tiles: the other way round): output a of line c reads
+// X from vector x0 + a * x_along + c * x_across and goes to O element a *
+// o_along + c * o_across (or is dy staged like O there).
+template <typename T>
+struct TileGrid {
+  const T* x0;
+  int64_t along, across, x_along, x_across, o_along, o_across;
+};
+template <typename T>
+inline TileGrid<T> TileGridOf(const OrientedBlockedPlan& p,
+                              const Pitches& pitch, bool column, int64_t rows,
+                              const T* x) {
+  constexpr int L = Vec<T>::kLanes;
+  const int64_t s = p.stride;
+  // X pixel of output (i, j) of the band: (s * i + pad_top, s * j + pad_left).
+  return {x + (p.pad_top * pitch.x_row + p.pad_left * pitch.x_col) * L,
+          column ? rows : p.dst_w,
+          column ? p.dst_w : rows,
+          (column ? pitch.x_row : pitch.x_col) * s * L,
+          (column ? pitch.x_col : pitch.x_row) * s * L,
+          (column ? pitch.o_row : pitch.o_col) * L,
+          (column ? pitch.o_col : pitch.o_row) * L};
+}
+
+// Lines of at most this many outputs (7x7 planes) take two per tile: with
+// one, a tile of kTile computed as many outputs past the line's end as on it.
+constexpr int kHalfTile = kTile / 2;
+
 // Calls visit(x_base, o_offset) for every tile of a band: `along` outputs per
 // line in tiles of kTile, `across` lines (row tiles: along = columns, across =
 // rows; column tiles: the other way round). x_base is the X vector of the
@@ -228,16 +257,8 @@ template <typename T, typename Visit>
 inline __attribute__((always_inline)) void ForEachTile(
     const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
     bool along_lines_first, int64_t rows, const T* x, Visit visit) {
-  constexpr int L = Vec<T>::kLanes;
-  const int64_t s = p.stride;
-  const int64_t along = column ? rows : p.dst_w;
-  const int64_t across = column ? p.dst_w : rows;
-  // X pixel of output (i, j) of the band: (s * i + pad_top, s * j + pad_left).
-  const int64_t x_along = (column ? pitch.x_row : pitch.x_col) * s * L;
-  const int64_t x_across = (column ? pitch.x_col : pitch.x_row) * s * L;
-  const int64_t o_along = (column ? pitch.o_row : pitch.o_col) * L;
-  const int64_t o_across = (column ? pitch.o_col : pitch.o_row) * L;
-  const T* x0 = x + (p.pad_top * pitch.x_row + p.pad_left * pitch.x_col) * L;
+  const auto [x0, along, across, x_along, x_across, o_along, o_across] =
+      TileGridOf(p, pitch, column, rows, x);
   if (along_lines_first) {
     for (int64_t c = 0; c < across; ++c) {
       for (int64_t a0 = 0; a0 < along; a0 += kTile)
@@ -264,6 +285,24 @@ void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
   // source line stride * (first + c) + across of each run.
   const int64_t first = column ? 0 : p0;
   const int64_t extent = column ? p.src_w : p.src_h;
+  const TileGrid<T> grid = TileGridOf(p, pitch, column, rows, x);
+  if (grid.along <= kHalfTile) {
+    for (int64_t c = 0; c < grid.across; c += 2) {
+      const T* base = grid.x0 + c * grid.x_across;
+      T* out = o + c * grid.o_across;
+      Tile<T, kStride, kHalfTile>(base, p.stride, g,
+                                  RunsInside(g, p.stride * (first + c), extent),
+                                  weights, bias, out);
+      if (c + 1 < grid.across) {
+        Tile<T, kStride, kHalfTile>(
+            base + grid.x_across, p.stride, g,
+            RunsInside(g, p.stride * (first + c + 1), extent), weights, bias,
+            out + grid.o_across);
+      }
+      between();
+    }
+    return;
+  }
   ForEachTile(p, pitch, column, g.along_lines_first, rows, x,
               [&](const T* base, int64_t at, int64_t c) {
                 Tile<T, kStride>(base, p.stride, g,
@@ -1026,6 +1065,7 @@ inline int64_t TilesOf(const OrientedBlockedPlan& p, bool column,
                        int64_t rows) {
   const int64_t along = column ? rows : p.dst_w;
   const int64_t across = column ? p.dst_w : rows;
+  if (along <= kHalfTile) return (across + 1) / 2;
   return (along + kTile - 1) / kTile * across;
 }
 
