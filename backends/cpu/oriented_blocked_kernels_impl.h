@@ -243,8 +243,9 @@ inline TileGrid<T> TileGridOf(const OrientedBlockedPlan& p,
           (column ? pitch.o_col : pitch.o_row) * L};
 }
 
-// Lines of at most this many outputs (7x7 planes) take two per tile: with
-// one, a tile of kTile computed as many outputs past the line's end as on it.
+// Lines of at most this many outputs (7x7 planes) take tiles of this width,
+// two lines per tile in the forward: a tile of kTile computed as many outputs
+// past the line's end as on it (and the weight gradient as many zero terms).
 constexpr int kHalfTile = kTile / 2;
 
 // Calls visit(x_base, o_offset) for every tile of a band: `along` outputs per
@@ -805,7 +806,7 @@ constexpr int64_t kMaxTermsPerFlush = 2048;
 
 // sums[j] += sum_r d[r] * src[(r + j) * step] for the M taps j of one run and
 // the kTile outputs r of a tile.
-template <typename T, int M>
+template <typename T, int M, int kWidth>
 inline __attribute__((always_inline)) void RunGradient(const T* src,
                                                        int64_t step,
                                                        const Vec<T>* d,
@@ -819,13 +820,13 @@ inline __attribute__((always_inline)) void RunGradient(const T* src,
     for (int h = 1; h < kGradientSplit; ++h) a[j][h] = Set1(T(0));
   }
 #pragma GCC unroll 32
-  for (int i = 0; i < kTile + M - 1; ++i) {
+  for (int i = 0; i < kWidth + M - 1; ++i) {
     Vec<T> v = LoadU(src + i * step);
     if constexpr (M > 1) KeepInRegister(v);
 #pragma GCC unroll 16
     for (int j = 0; j < M; ++j) {
       const int r = i - j;
-      if (r >= 0 && r < kTile) {
+      if (r >= 0 && r < kWidth) {
         Vec<T>& acc = a[j][r % kGradientSplit];
         acc = MulAdd(d[r], v, acc);
       }
@@ -843,21 +844,21 @@ inline __attribute__((always_inline)) void RunGradient(const T* src,
 // sums[tap] += sum over the kTile outputs r of a tile of dy[r] * x at the
 // tap, dy staged like O (r * L apart), for the taps of the runs [runs.begin,
 // runs.end) (the others' x is X's zero border).
-template <typename T, int kStride>
+template <typename T, int kStride, int kWidth = kTile>
 void GradientTile(const T* base, int64_t stride, const OrientedBlockGeometry& g,
                   RunRange runs, const T* dy, T* sums) {
   constexpr int L = Vec<T>::kLanes;
   const int64_t step = (kStride > 0 ? kStride : stride) * L;
-  Vec<T> d[kTile];
+  Vec<T> d[kWidth];
 #pragma GCC unroll 32
-  for (int r = 0; r < kTile; ++r) d[r] = LoadU(dy + r * L);
+  for (int r = 0; r < kWidth; ++r) d[r] = LoadU(dy + r * L);
   for (int64_t k = runs.begin; k < runs.end; ++k) {
     const OrientedRun& run = g.runs[k];
     const T* src = base + run.offset;
     T* tap_sums = sums + int64_t{run.first_tap} * L;
     WithRunLength(
         run.length, [&](auto m) __attribute__((always_inline)) {
-          RunGradient<T, decltype(m)::value>(src, step, d, tap_sums);
+          RunGradient<T, decltype(m)::value, kWidth>(src, step, d, tap_sums);
         });
   }
 }
@@ -891,6 +892,17 @@ void GradientTiles(const OrientedBlockedPlan& p, const Pitches& pitch,
                    GradientSums<T>* sums) {
   const int64_t first = column ? 0 : p0;  // as in Tiles
   const int64_t extent = column ? p.src_w : p.src_h;
+  const TileGrid<T> grid = TileGridOf(p, pitch, column, rows, x);
+  if (grid.along <= kHalfTile) {
+    for (int64_t c = 0; c < grid.across; ++c) {
+      sums->Count(kHalfTile);
+      GradientTile<T, kStride, kHalfTile>(
+          grid.x0 + c * grid.x_across, p.stride, g,
+          RunsInside(g, p.stride * (first + c), extent), dy + c * grid.o_across,
+          sums->fast);
+    }
+    return;
+  }
   // Always down the lines first: the sums' order stays that of every version.
   ForEachTile(p, pitch, column, false, rows, x,
               [&](const T* base, int64_t at, int64_t c) {
