@@ -248,12 +248,13 @@ inline TileGrid<T> TileGridOf(const OrientedBlockedPlan& p,
 // past the line's end as on it (and the weight gradient as many zero terms).
 constexpr int kHalfTile = kTile / 2;
 
-// Calls visit(x_base, o_offset) for every tile of a band: `along` outputs per
-// line in tiles of kTile, `across` lines (row tiles: along = columns, across =
-// rows; column tiles: the other way round). x_base is the X vector of the
-// tile's first output, o_offset the element offset of that output in O (or in
-// dy staged like O). Tiles go line after line (along_lines_first) or, for
-// oblique taps, which the next line's tile reuses, down the lines first.
+// Calls visit(x_base, o_offset, c) for every tile of a band: `along` outputs
+// per line in tiles of kTile, `across` lines (row tiles: along = columns,
+// across = rows; column tiles: the other way round). x_base is the X vector of
+// the tile's first output, o_offset the element offset of that output in O (or
+// in dy staged like O), c its line. Tiles go line after line
+// (along_lines_first) or, for oblique taps, which the next line's tile reuses,
+// down the lines first.
 template <typename T, typename Visit>
 inline __attribute__((always_inline)) void ForEachTile(
     const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
@@ -276,7 +277,7 @@ inline __attribute__((always_inline)) void ForEachTile(
 // All tiles of the band of output rows [p0, p0 + rows) into O, calling
 // between() after each. Each tile runs only the runs whose source line lies
 // inside the source (near the edges of small planes many do not: at 14x14,
-// 19% of a 22.5° K=31 line's).
+// about a fifth of a 22.5° K=31 line's runs, over the plane's rows).
 template <typename T, int kStride, typename Between>
 void Tiles(const OrientedBlockedPlan& p, const Pitches& pitch, bool column,
            int64_t p0, int64_t rows, const OrientedBlockGeometry& g,
@@ -805,7 +806,7 @@ constexpr int kGradientSplit = kWideRegisterFile ? 2 : 1;
 constexpr int64_t kMaxTermsPerFlush = 2048;
 
 // sums[j] += sum_r d[r] * src[(r + j) * step] for the M taps j of one run and
-// the kTile outputs r of a tile.
+// the kWidth outputs r of a tile.
 template <typename T, int M, int kWidth>
 inline __attribute__((always_inline)) void RunGradient(const T* src,
                                                        int64_t step,
@@ -841,7 +842,7 @@ inline __attribute__((always_inline)) void RunGradient(const T* src,
   }
 }
 
-// sums[tap] += sum over the kTile outputs r of a tile of dy[r] * x at the
+// sums[tap] += sum over the kWidth outputs r of a tile of dy[r] * x at the
 // tap, dy staged like O (r * L apart), for the taps of the runs [runs.begin,
 // runs.end) (the others' x is X's zero border).
 template <typename T, int kStride, int kWidth = kTile>
