@@ -51,9 +51,10 @@ TapTerms<T> TermsOf(const DclsTapTable& table, bool skip_zero) {
 }
 
 DclsTapTable TapsOf(const DclsDepthwiseArgs& args, const DclsShape& s,
-                    const TensorRef& weight, const TensorRef& positions) {
+                    const TensorRef& weight, const TensorRef& positions,
+                    int num_threads) {
   return cpu::BuildDclsTaps(args.dcls, s, cpu::LoadAs<double>(weight),
-                            cpu::LoadAs<double>(positions));
+                            cpu::LoadAs<double>(positions), num_threads);
 }
 
 template <typename T>
@@ -108,7 +109,8 @@ absl::Status CpuBackend::DclsDepthwiseForward(const DclsDepthwiseArgs& args,
     return NotSupported("DclsDepthwiseForward", DTypeName(io.x.dtype));
   }
   if (io.y.numel() == 0) return absl::OkStatus();
-  const DclsTapTable table = TapsOf(args, ds, io.weight, io.positions);
+  const DclsTapTable table =
+      TapsOf(args, ds, io.weight, io.positions, ctx.num_threads);
   const TapProblem p = DepthwiseProblem(cs, storage, ctx.num_threads);
   if (storage == TapStorage::kF64) {
     Forward<double>(p, table, io);
@@ -130,7 +132,8 @@ absl::Status CpuBackend::DclsDepthwiseBackwardInput(
     return NotSupported("DclsDepthwiseBackwardInput", DTypeName(io.dx.dtype));
   }
   if (io.dx.numel() == 0) return absl::OkStatus();
-  const DclsTapTable table = TapsOf(args, ds, io.weight, io.positions);
+  const DclsTapTable table =
+      TapsOf(args, ds, io.weight, io.positions, ctx.num_threads);
   const TapProblem p = DepthwiseProblem(cs, storage, ctx.num_threads);
   if (storage == TapStorage::kF64) {
     BackwardInput<double>(p, table, io);
@@ -161,7 +164,7 @@ absl::Status CpuBackend::DclsDepthwiseBackwardParams(
   const std::vector<double> weight = cpu::LoadAs<double>(io.weight);
   const std::vector<double> positions = cpu::LoadAs<double>(io.positions);
   const DclsTapTable table =
-      cpu::BuildDclsTaps(args.dcls, ds, weight, positions);
+      cpu::BuildDclsTaps(args.dcls, ds, weight, positions, ctx.num_threads);
   std::vector<double> tap_gradient(table.cell.size(), 0.0);
   if (io.dy.numel() > 0 && io.x.numel() > 0) {
     if (storage == TapStorage::kF64) {
@@ -173,7 +176,8 @@ absl::Status CpuBackend::DclsDepthwiseBackwardParams(
   std::vector<double> dweight, dpositions;
   cpu::DclsTapParameterGradient(args.dcls, ds, weight, positions, table,
                                 tap_gradient, io.dweight ? &dweight : nullptr,
-                                io.dpositions ? &dpositions : nullptr);
+                                io.dpositions ? &dpositions : nullptr,
+                                ctx.num_threads);
   if (io.dweight) cpu::StoreRounded(dweight, *io.dweight);
   if (io.dpositions) cpu::StoreRounded(dpositions, *io.dpositions);
   return absl::OkStatus();

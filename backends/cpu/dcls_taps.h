@@ -34,10 +34,12 @@ struct DclsTapTable {
   std::vector<int64_t> element_begin, element_tap;
 };
 
-// weight (C, 1, *dense, K) and positions (M, C, 1, *dense, K) as float64.
+// weight (C, 1, *dense, K) and positions (M, C, 1, *dense, K) as float64;
+// the channels on num_threads threads (the same table for any count).
 DclsTapTable BuildDclsTaps(const DclsArgs& args, const DclsShape& shape,
                            const std::vector<double>& weight,
-                           const std::vector<double>& positions);
+                           const std::vector<double>& positions,
+                           int num_threads);
 
 // From dL/dkernel at every tap (tap_gradient[i] for table.cell[i]): dL/dweight
 // and dL/dpositions as float64 (either may be null).
@@ -47,7 +49,7 @@ void DclsTapParameterGradient(const DclsArgs& args, const DclsShape& shape,
                               const DclsTapTable& table,
                               const std::vector<double>& tap_gradient,
                               std::vector<double>* dweight,
-                              std::vector<double>* dpositions);
+                              std::vector<double>* dpositions, int num_threads);
 
 }  // namespace tapconv::cpu
 
