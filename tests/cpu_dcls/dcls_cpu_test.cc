@@ -239,6 +239,71 @@ TEST(DclsCpuSubsetTest, ParameterGradientSubsets) {
   EXPECT_EQ(db.ToDoubles(), db_all.ToDoubles());
 }
 
+// The cpu backend keeps the tap table of the last weight and positions it saw
+// (per thread) for the next call with the same bits. A sequence of calls that
+// changes one weight, one position (both in place, same buffers), the axis
+// order and the box, one at a time, must match the reference at every step.
+TEST(DclsCpuTapReuseTest, ChangedInputsBetweenCallsMatchReference) {
+  std::mt19937_64 rng(31);
+  const DType dtype = DType::kF64;
+  const int64_t channels = 3, k = 5;
+  HostTensor x = Uniform(dtype, {2, channels, 9, 8}, rng);
+  HostTensor dy = Uniform(dtype, {2, channels, 9, 8}, rng);
+  HostTensor weight = Uniform(dtype, {channels, 1, k}, rng);
+  HostTensor positions = Uniform(dtype, {2, channels, 1, k}, rng);
+  for (int64_t i = 0; i < positions.numel(); ++i)
+    positions.Set(i, 2.5 * positions.Get(i));
+  DclsDepthwiseArgs args;
+  args.dcls.dilated_kernel_size = {7, 7};
+  args.conv.padding = {3, 3};
+  args.conv.groups = channels;
+  const double tolerance = Tolerance(dtype, 2 * 9 * 8 * 4);
+  auto run = [&](const ExecContext& ctx) {
+    HostTensor y(dtype, x.shape()), dx(dtype, x.shape());
+    HostTensor dw(dtype, weight.shape()), dp(dtype, positions.shape());
+    EXPECT_TRUE(
+        ops::DclsDepthwiseForward(
+            args,
+            {x.ref(), weight.ref(), positions.ref(), std::nullopt, y.ref()},
+            ctx)
+            .ok());
+    EXPECT_TRUE(
+        ops::DclsDepthwiseBackwardInput(
+            args, {dy.ref(), weight.ref(), positions.ref(), dx.ref()}, ctx)
+            .ok());
+    EXPECT_TRUE(ops::DclsDepthwiseBackwardParams(
+                    args,
+                    {dy.ref(), x.ref(), weight.ref(), positions.ref(), dw.ref(),
+                     dp.ref(), std::nullopt},
+                    ctx)
+                    .ok());
+    return Outputs{{"y", y.ToDoubles()},
+                   {"dx", dx.ToDoubles()},
+                   {"dweight", dw.ToDoubles()},
+                   {"dpositions", dp.ToDoubles()}};
+  };
+  auto check = [&](const std::string& step) {
+    const Outputs expected = run(ExecContext{"reference"});
+    const Outputs actual = run(CpuContext());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      SCOPED_TRACE(absl::StrCat(step, ": ", expected[i].first));
+      ExpectAllClose(actual[i].second, expected[i].second, tolerance, tolerance,
+                     expected[i].first);
+    }
+  };
+  check("first call");
+  check("same inputs again");
+  weight.Set(4, weight.Get(4) + 0.75);
+  check("one weight changed in place");
+  positions.Set(channels * k + 7, positions.Get(channels * k + 7) - 1.5);
+  check("one position changed in place");
+  args.dcls.axis_order = DclsAxisOrder::kReversed;
+  check("axis order reversed");
+  args.dcls.dilated_kernel_size = {5, 7};
+  args.conv.padding = {2, 3};
+  check("another box");
+}
+
 TEST(DclsCpuUnsupportedTest, Float16DepthwiseIsUnimplemented) {
   DclsDepthwiseConfig config;
   config.args.dcls.dilated_kernel_size = {5, 5};
