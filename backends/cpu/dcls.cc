@@ -62,8 +62,9 @@ bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
 // times (about a fifth of a N16 C768 7x7 S=17 fwd+bwd). The key is everything
 // BuildDclsTaps reads.
 const DclsTapTable& CachedTaps(const DclsArgs& args, const DclsShape& s,
-                               std::vector<double> weight,
-                               std::vector<double> positions, int num_threads) {
+                               const std::vector<double>& weight,
+                               const std::vector<double>& positions,
+                               int num_threads) {
   struct Cache {
     bool valid = false;
     DclsAxisOrder axis_order;
@@ -91,8 +92,8 @@ const DclsTapTable& CachedTaps(const DclsArgs& args, const DclsShape& s,
     cache.learnable_rank = s.learnable_rank;
     cache.dense_size = s.dense_size;
     cache.dilated_size = s.dilated_size;
-    cache.weight = std::move(weight);
-    cache.positions = std::move(positions);
+    cache.weight = weight;
+    cache.positions = positions;
     cache.valid = true;
   }
   return cache.table;
